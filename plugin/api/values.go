@@ -1,0 +1,54 @@
+package api
+
+import (
+	"strconv"
+
+	"github.com/llmproxy/llmproxy/plugin/jsonscan"
+	"github.com/llmproxy/llmproxy/plugin/usage"
+)
+
+// values collects what the scanner reports, last value winning per field.
+type values struct {
+	counts  [numFields]usage.Count
+	model   string
+	errBody bool
+	invalid int // numbers that were negative, fractional or too large
+}
+
+// Value implements jsonscan.Sink.
+func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
+	f := Field(slot)
+	switch f {
+	case RequestModel, ResponseModel:
+		// Azure's first chunk has an empty model; never let it erase one.
+		if kind == jsonscan.String && len(raw) > 0 && string(raw) != v.model {
+			v.model = string(raw)
+		}
+	case ErrorBody:
+		if kind != jsonscan.Null {
+			v.errBody = true
+		}
+	default:
+		if kind != jsonscan.Number {
+			return
+		}
+		if n, ok := parseCount(raw); ok {
+			v.counts[f].Put(n)
+		} else {
+			v.invalid++
+		}
+	}
+}
+
+// parseCount accepts non-negative integers, also written as 11.0 or 1.1e1,
+// up to 2^53 when written as a float.
+func parseCount(raw []byte) (uint64, bool) {
+	if n, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
+		return n, true
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f < 0 || f > 1<<53 || f != float64(uint64(f)) {
+		return 0, false
+	}
+	return uint64(f), true
+}

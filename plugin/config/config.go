@@ -1,0 +1,80 @@
+// Package config parses the plugin configuration: JSON in, a typed Config
+// with defaults out, and errors that name the field.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Config is the plugin configuration. Every field is optional.
+type Config struct {
+	// MaxModelLabels caps the distinct llmproxy_model values per VM; further
+	// models are counted under "other", so clients cannot blow up the
+	// number of series.
+	MaxModelLabels int `json:"max_model_labels"`
+	// MaxTagLength caps each tag value in a stat name, in bytes.
+	MaxTagLength int `json:"max_tag_length"`
+	// MaxValueLength caps each filter-state value, in bytes.
+	MaxValueLength int `json:"max_value_length"`
+}
+
+// Defaults are used for absent fields and for an empty configuration.
+var Defaults = Config{
+	MaxModelLabels: 100,
+	MaxTagLength:   128,
+	MaxValueLength: 256,
+}
+
+type limit struct {
+	name     string
+	val      *int
+	min, max int
+}
+
+// Parse reads a configuration. Empty input (or only white space, or the
+// JSON null Envoy sends for a missing StringValue) means the defaults.
+func Parse(raw []byte) (Config, error) {
+	c := Defaults
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, explain(err)
+	}
+	if dec.More() {
+		return Config{}, errors.New("configuration: trailing data after the JSON object")
+	}
+	for _, l := range []limit{
+		{"max_model_labels", &c.MaxModelLabels, 1, 10000},
+		{"max_tag_length", &c.MaxTagLength, 16, 1024},
+		{"max_value_length", &c.MaxValueLength, 16, 4096},
+	} {
+		if *l.val < l.min || *l.val > l.max {
+			return Config{}, fmt.Errorf("configuration field %q: %d is out of range [%d, %d]", l.name, *l.val, l.min, l.max)
+		}
+	}
+	return c, nil
+}
+
+func explain(err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("configuration field %q: expected %s, got JSON %s", te.Field, te.Type, te.Value)
+	case errors.As(err, &te):
+		return fmt.Errorf("configuration: expected a JSON object, got JSON %s", te.Value)
+	case errors.As(err, &se):
+		return fmt.Errorf("configuration: invalid JSON at offset %d: %v", se.Offset, se)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Errorf("configuration field %s: unknown field", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	}
+	return fmt.Errorf("configuration: %v", err)
+}

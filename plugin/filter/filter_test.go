@@ -1,0 +1,231 @@
+package filter
+
+import (
+	"fmt"
+	"math/rand"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/llmproxy/llmproxy/internal/fixture"
+	"github.com/llmproxy/llmproxy/plugin/usage"
+)
+
+// fakeHost is a minimal proxy: header maps, the current body chunk,
+// properties, filter state and counters.
+type fakeHost struct {
+	req, resp [][2]string
+	chunk     []byte
+	props     map[string]string
+	state     map[string]string
+	names     []string
+	counts    map[string]uint64
+	logs      []string
+}
+
+func newFakeHost(props map[string]string) *fakeHost {
+	return &fakeHost{props: props, state: map[string]string{}, counts: map[string]uint64{}}
+}
+
+func (f *fakeHost) Log(l Level, msg string) { f.logs = append(f.logs, msg) }
+func (f *fakeHost) Header(m HeaderMap, name string) (string, bool) {
+	hs := f.req
+	if m == ResponseHeaders {
+		hs = f.resp
+	}
+	for _, kv := range hs {
+		if kv[0] == name {
+			return kv[1], true
+		}
+	}
+	return "", false
+}
+func (f *fakeHost) Property(path ...string) (string, bool) {
+	v, ok := f.props[strings.Join(path, ".")]
+	return v, ok
+}
+func (f *fakeHost) SetFilterState(key, value string) error {
+	f.state["wasm."+key] = value
+	return nil
+}
+func (f *fakeHost) ReadBody(b Body, size int, fn func([]byte)) error {
+	if size != len(f.chunk) {
+		return fmt.Errorf("size %d, chunk %d", size, len(f.chunk))
+	}
+	// Hand the chunk over in small pieces, as a binding with a small
+	// scratch buffer would.
+	for p := f.chunk; len(p) > 0; {
+		n := min(len(p), 5)
+		fn(p[:n])
+		p = p[n:]
+	}
+	return nil
+}
+func (f *fakeHost) DefineCounter(name string) (uint32, error) {
+	f.names = append(f.names, name)
+	return uint32(len(f.names) - 1), nil
+}
+func (f *fakeHost) AddCounter(id uint32, delta uint64) error {
+	f.counts[f.names[id]] += delta
+	return nil
+}
+
+var sleepNode = map[string]string{
+	"xds.node.metadata.WORKLOAD_NAME": "sleep",
+	"xds.node.metadata.NAMESPACE":     "default",
+}
+
+// replay runs one exchange, bodies cut as given, and returns the stream.
+func replay(t *testing.T, p *Plugin, h *fakeHost, c fixture.Case, reqCuts, respCuts []int) *Stream {
+	t.Helper()
+	h.req, h.resp = c.RequestHeaderList(), c.ResponseHeaderList()
+	s := p.NewStream()
+	mustContinue(t, s.OnRequestHeaders(h, false))
+	chunks := fixture.Split(c.RequestBody, reqCuts)
+	for i, ch := range chunks {
+		h.chunk = ch
+		mustContinue(t, s.OnRequestBody(h, len(ch), i == len(chunks)-1))
+	}
+	mustContinue(t, s.OnResponseHeaders(h, false))
+	chunks = fixture.Split(c.ResponseBody, respCuts)
+	for i, ch := range chunks {
+		h.chunk = ch
+		mustContinue(t, s.OnResponseBody(h, len(ch), i == len(chunks)-1))
+	}
+	s.OnLog(h)
+	return s
+}
+
+func mustContinue(t *testing.T, a Action) {
+	t.Helper()
+	if a != Continue {
+		t.Fatalf("action %d, want Continue", a)
+	}
+}
+
+func wantRecord(e fixture.Expect) usage.Record {
+	r := usage.Record{API: e.API, Stream: e.Stream, RequestModel: e.RequestModel, ResponseModel: e.ResponseModel}
+	put := func(c *usage.Count, v *uint64) {
+		if v != nil {
+			c.Put(*v)
+		}
+	}
+	put(&r.Prompt, e.PromptTokens)
+	put(&r.Completion, e.CompletionTokens)
+	put(&r.Total, e.TotalTokens)
+	for _, o := range []usage.Outcome{usage.Reported, usage.Missing, usage.Unreadable, usage.Error} {
+		if o.String() == e.Outcome {
+			r.Outcome = o
+		}
+	}
+	return r
+}
+
+// core is the part of the record the fixtures state.
+func core(r usage.Record) usage.Record {
+	return usage.Record{API: r.API, Stream: r.Stream, RequestModel: r.RequestModel, ResponseModel: r.ResponseModel,
+		Prompt: r.Prompt, Completion: r.Completion, Total: r.Total, Outcome: r.Outcome}
+}
+
+func TestFixtures(t *testing.T) {
+	cases, err := fixture.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const splits = 50
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			h := newFakeHost(sleepNode)
+			s := replay(t, NewPlugin(), h, c, nil, nil)
+			got, ok := s.Record()
+			if !ok {
+				t.Fatal("stream was not observed")
+			}
+			if want := wantRecord(c.Expect); core(got) != want {
+				t.Fatalf("record\n got %+v\nwant %+v", core(got), want)
+			}
+			if want := c.Expect.FilterState(); !reflect.DeepEqual(h.state, want) {
+				t.Fatalf("filter state\n got %v\nwant %v", h.state, want)
+			}
+			rng := rand.New(rand.NewSource(int64(len(c.ResponseBody))))
+			for i := 0; i < splits; i++ {
+				h2 := newFakeHost(sleepNode)
+				reqCuts := fixture.RandomCuts(rng, len(c.RequestBody), 1+rng.Intn(64))
+				respCuts := fixture.RandomCuts(rng, len(c.ResponseBody), 1+rng.Intn(64))
+				s2 := replay(t, NewPlugin(), h2, c, reqCuts, respCuts)
+				got2, _ := s2.Record()
+				if got2 != got || !reflect.DeepEqual(h2.state, h.state) || !reflect.DeepEqual(h2.counts, h.counts) {
+					t.Fatalf("split %v / %v changed the result:\n%+v\n%+v", reqCuts, respCuts, got2, got)
+				}
+			}
+		})
+	}
+}
+
+func TestSeedCounters(t *testing.T) {
+	cases, err := fixture.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seed fixture.Case
+	for _, c := range cases {
+		if c.Name == "dashscope_compatible/seed_qwen_turbo" {
+			seed = c
+		}
+	}
+	h := newFakeHost(map[string]string{
+		"xds.node.metadata.WORKLOAD_NAME": "sleep",
+		"xds.node.metadata.NAMESPACE":     "default",
+		"xds.cluster_name":                "outbound|443||dashscope.aliyuncs.com",
+	})
+	p := NewPlugin()
+	replay(t, p, h, seed, nil, nil)
+	replay(t, p, h, seed, []int{7}, []int{100, 200})
+	tags := "|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default|llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo"
+	want := map[string]uint64{
+		"asm_llm_proxy_prompt_tokens" + tags:     22,
+		"asm_llm_proxy_completion_tokens" + tags: 180,
+	}
+	if !reflect.DeepEqual(h.counts, want) {
+		t.Fatalf("counters\n got %v\nwant %v", h.counts, want)
+	}
+	if len(h.names) != 2 {
+		t.Fatalf("counters defined %d times, want once per tag set: %v", len(h.names), h.names)
+	}
+}
+
+func TestLegacyNodeAttributesAndAuthorityFallback(t *testing.T) {
+	cases, _ := fixture.Load()
+	var c fixture.Case
+	for _, x := range cases {
+		if x.Name == "openai/chat_json" {
+			c = x
+		}
+	}
+	c.Authority = "api.openai.com:443"
+	h := newFakeHost(map[string]string{
+		"node.metadata.WORKLOAD_NAME": "legacy-app",
+		"cluster_name":                "openai_upstream", // not an Istio name
+	})
+	replay(t, NewPlugin(), h, c, nil, nil)
+	tags := "|llmproxy_source_workload=legacy-app|llmproxy_source_workload_namespace=unknown|llmproxy_destination_service=api.openai.com|llmproxy_model=gpt-4o-mini"
+	if got := h.counts["asm_llm_proxy_prompt_tokens"+tags]; got != *c.Expect.PromptTokens {
+		t.Fatalf("counters %v", h.counts)
+	}
+}
+
+func TestNonLLMTrafficIsNotRead(t *testing.T) {
+	for _, hs := range [][][2]string{
+		{{":method", "GET"}, {":path", "/v1/chat/completions"}},
+		{{":method", "POST"}, {":path", "/upload"}},
+		{{":method", "POST"}, {":path", "/v1/chat/completions"}, {"content-type", "multipart/form-data; boundary=x"}},
+	} {
+		h := newFakeHost(nil)
+		h.req = hs
+		s := NewPlugin().NewStream()
+		s.OnRequestHeaders(h, false)
+		if s.call != nil {
+			t.Fatalf("%v: observed", hs)
+		}
+	}
+}

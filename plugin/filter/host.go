@@ -1,0 +1,57 @@
+// Package filter is the per-stream logic of the plugin: it decides what to
+// read and when to publish, and talks to the proxy only through Host, which
+// each ABI binding implements. Every callback lets the stream continue.
+package filter
+
+// Host is what the filter needs from the proxy.
+type Host interface {
+	Log(level Level, msg string)
+	// Header reads one header of the current stream.
+	Header(m HeaderMap, name string) (string, bool)
+	// Property reads an attribute such as xds.cluster_name.
+	Property(path ...string) (string, bool)
+	// SetFilterState sets one filter-state value; key is a single path
+	// element, stored by Envoy as "wasm." + key.
+	SetFilterState(key, value string) error
+	// ReadBody hands the current body chunk to fn, possibly in several
+	// pieces, without asking the proxy to buffer anything.
+	ReadBody(b Body, size int, fn func([]byte)) error
+	DefineCounter(name string) (uint32, error)
+	AddCounter(id uint32, delta uint64) error
+}
+
+// Level is a log level, numbered as in the proxy-wasm ABI.
+type Level uint32
+
+// Log levels.
+const (
+	Trace Level = iota
+	Debug
+	Info
+	Warn
+	Error
+)
+
+// HeaderMap names a header map of the stream.
+type HeaderMap uint32
+
+// Header maps, numbered as in the proxy-wasm ABI.
+const (
+	RequestHeaders  HeaderMap = 0
+	ResponseHeaders HeaderMap = 2
+)
+
+// Body names a body buffer of the stream.
+type Body uint32
+
+// Bodies, numbered as in the proxy-wasm ABI.
+const (
+	RequestBody  Body = 0
+	ResponseBody Body = 1
+)
+
+// Action is what a callback tells the proxy to do with the stream.
+type Action uint32
+
+// Continue is the only action of an observe-only filter.
+const Continue Action = 0

@@ -1,0 +1,61 @@
+// Package jsonscan reads selected values out of a JSON document fed in
+// arbitrary chunks, without holding the document: memory is bounded by the
+// nesting depth of the paths of interest and a small value cap, never by the
+// size of the body.
+package jsonscan
+
+import "strings"
+
+// Node is one step of a path of interest. Values at a node with a non-zero
+// Slot are reported to the Sink; subtrees with no node are skipped.
+type Node struct {
+	keys  []string
+	next  []*Node
+	items *Node // elements of an array, whatever their index
+	Slot  int
+}
+
+// NewTree builds the tree for a set of paths. A path is a list of object
+// keys separated by '.', where the element "[]" stands for any array element:
+// "usage.prompt_tokens", "choices.[].usage.total_tokens", "[].usageMetadata".
+func NewTree(paths map[string]int) *Node {
+	root := &Node{}
+	for p, slot := range paths {
+		n := root
+		for _, el := range strings.Split(p, ".") {
+			n = n.child(el)
+		}
+		n.Slot = slot
+	}
+	return root
+}
+
+func (n *Node) child(el string) *Node {
+	if el == "[]" {
+		if n.items == nil {
+			n.items = &Node{}
+		}
+		return n.items
+	}
+	for i, k := range n.keys {
+		if k == el {
+			return n.next[i]
+		}
+	}
+	c := &Node{}
+	n.keys = append(n.keys, el)
+	n.next = append(n.next, c)
+	return c
+}
+
+func (n *Node) lookup(key []byte) *Node {
+	if n == nil {
+		return nil
+	}
+	for i, k := range n.keys {
+		if k == string(key) {
+			return n.next[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package jsonscan
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/llmproxy/llmproxy/internal/fixture"
+)
+
+type got struct {
+	slot int
+	kind Kind
+	v    string
+}
+
+type recorder []got
+
+func (r *recorder) Value(slot int, kind Kind, v []byte) {
+	*r = append(*r, got{slot, kind, string(v)})
+}
+
+const (
+	slotModel = iota + 1
+	slotPrompt
+	slotCompletion
+	slotUsage
+	slotItem
+)
+
+var testTree = NewTree(map[string]int{
+	"model":                   slotModel,
+	"usage":                   slotUsage,
+	"usage.prompt_tokens":     slotPrompt,
+	"usage.completion_tokens": slotCompletion,
+	"[].u.a":                  slotItem,
+})
+
+// scan feeds doc cut at the given offsets and returns what was reported.
+func scan(doc string, cuts []int) (recorder, *Scanner) {
+	var r recorder
+	s := new(Scanner)
+	s.Reset(testTree, &r)
+	prev := 0
+	for _, c := range cuts {
+		s.Feed([]byte(doc[prev:c]))
+		prev = c
+	}
+	s.Feed([]byte(doc[prev:]))
+	s.Finish()
+	return r, s
+}
+
+func TestScanner(t *testing.T) {
+	longMessages := strings.Repeat(`{"role":"user","content":"say \"model\": {no} [x] \\ `+"\u00e9"+`"},`, 200)
+	cases := []struct {
+		name string
+		doc  string
+		want []got
+		err  bool
+	}{
+		{
+			name: "model last after messages, nested model ignored",
+			doc:  `{"messages":[` + longMessages + `{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"model":"nested"}}}],"metadata":{"model":"meta"},"model":"gpt-4o"}`,
+			want: []got{{slotModel, String, "gpt-4o"}},
+		},
+		{
+			name: "usage numbers and null",
+			doc:  `{"id":"x","model":"qwen-turbo","usage":{"prompt_tokens":11,"completion_tokens":90,"total_tokens":101}}`,
+			want: []got{{slotModel, String, "qwen-turbo"}, {slotUsage, Object, ""}, {slotPrompt, Number, "11"}, {slotCompletion, Number, "90"}},
+		},
+		{
+			name: "usage null is reported as null",
+			doc:  `{"usage":null,"model":"m"}`,
+			want: []got{{slotUsage, Null, "null"}, {slotModel, String, "m"}},
+		},
+		{
+			name: "escapes are decoded",
+			doc:  `{"model":"qwen\u002dturbo \ud83d\ude00 \"q\" \\ \/"}`,
+			want: []got{{slotModel, String, "qwen-turbo \U0001F600 \"q\" \\ /"}},
+		},
+		{
+			name: "top-level array elements",
+			doc:  ` [ {"u":{"a":1}} , {"u":{"b":[1,{"a":9}],"a":2}} ] `,
+			want: []got{{slotItem, Number, "1"}, {slotItem, Number, "2"}},
+		},
+		{
+			name: "overlong number is not reported",
+			doc:  `{"usage":{"prompt_tokens":` + strings.Repeat("9", 40) + `,"completion_tokens":-3}}`,
+			want: []got{{slotUsage, Object, ""}, {slotCompletion, Number, "-3"}},
+		},
+		{
+			name: "long string value is cut",
+			doc:  `{"model":"` + strings.Repeat("m", 1000) + `"}`,
+			want: []got{{slotModel, String, strings.Repeat("m", MaxValue)}},
+		},
+		{
+			name: "empty containers",
+			doc:  `{"a":{},"b":[],"usage":{},"model":"x"}`,
+			want: []got{{slotUsage, Object, ""}, {slotModel, String, "x"}},
+		},
+		{
+			name: "malformed stops reading",
+			doc:  `{"usage":{"prompt_tokens":5 "completion_tokens":6},"model":"x"}`,
+			want: []got{{slotUsage, Object, ""}, {slotPrompt, Number, "5"}},
+			err:  true,
+		},
+		{
+			name: "not json",
+			doc:  `[DONE]`,
+			err:  true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, s := scan(tc.doc, nil)
+			if fmt.Sprint(r) != fmt.Sprint(recorder(tc.want)) {
+				t.Fatalf("whole doc:\n got %v\nwant %v", r, tc.want)
+			}
+			if (s.Err() != "") != tc.err {
+				t.Fatalf("err = %q, want error %v", s.Err(), tc.err)
+			}
+			if !tc.err && !s.Done() {
+				t.Fatalf("document not complete")
+			}
+			// Every single cut point, then random multi-cuts.
+			for c := 1; c < len(tc.doc); c++ {
+				if r2, _ := scan(tc.doc, []int{c}); fmt.Sprint(r2) != fmt.Sprint(r) {
+					t.Fatalf("cut at %d: got %v want %v", c, r2, r)
+				}
+			}
+			rng := rand.New(rand.NewSource(1))
+			for k := 0; k < 200; k++ {
+				if r2, _ := scan(tc.doc, fixture.RandomCuts(rng, len(tc.doc), 8)); fmt.Sprint(r2) != fmt.Sprint(r) {
+					t.Fatalf("random cuts: got %v want %v", r2, r)
+				}
+			}
+		})
+	}
+}
+
+// FuzzScanner checks, for any input, that the scanner never panics, that the
+// chunking never changes what it reports, and that on valid JSON the top-level
+// model agrees with encoding/json.
+func FuzzScanner(f *testing.F) {
+	for _, seed := range []string{
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
+		`{"messages":[{"model":"x"}],"model":"a\u00e9\"b"}`,
+		`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+		`[{"u":{"a":1}}]`, `{"model":null}`, `{`, `"\`, `[DONE]`,
+	} {
+		f.Add([]byte(seed), uint16(3))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, split uint16) {
+		whole, s := scan(string(doc), nil)
+		var cuts []int
+		for at := 0; split > 0 && len(doc) > 0; {
+			at += 1 + int(split)%7
+			if at >= len(doc) {
+				break
+			}
+			cuts = append(cuts, at)
+		}
+		if parts, _ := scan(string(doc), cuts); fmt.Sprint(parts) != fmt.Sprint(whole) {
+			t.Fatalf("split changed result: %v vs %v", parts, whole)
+		}
+		var v map[string]any
+		if json.Unmarshal(doc, &v) != nil {
+			return
+		}
+		if s.Err() != "" {
+			t.Fatalf("valid JSON rejected: %s", s.Err())
+		}
+		model, ok := v["model"].(string)
+		if !ok || len(model) > MaxValue/2 {
+			return
+		}
+		var last string
+		for _, g := range whole {
+			if g.slot == slotModel {
+				last = g.v
+			}
+		}
+		if last != model && strings.ToValidUTF8(last, "\uFFFD") != model {
+			t.Fatalf("model %q, encoding/json says %q", last, model)
+		}
+	})
+}

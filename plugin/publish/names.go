@@ -1,0 +1,54 @@
+// Package publish is the plugin's public vocabulary: the filter-state keys
+// and the metric names and tags that operators build access logs,
+// Istio metric dimensions and dashboards on. It follows Alibaba Cloud
+// Service Mesh's llmproxy contract; never rename anything here.
+package publish
+
+// Filter-state keys, each a single property path element. Envoy stores them
+// as "wasm." + key, so access logs read
+// %FILTER_STATE(wasm.asm.llmproxy.request_model:PLAIN)% and Istio reads
+// filter_state["wasm.asm.llmproxy.request_model"].
+const (
+	KeyRequestModel     = "asm.llmproxy.request_model"
+	KeyPromptTokens     = "asm.llmproxy.request_prompt_tokens"
+	KeyCompletionTokens = "asm.llmproxy.request_completion_tokens"
+)
+
+// Counter names. Each counter is defined once per tag set with the tags
+// written into its name as "|tag=value" segments; the bootstrap
+// stats_config.stats_tags regexes (see StatsTags) cut them out again as
+// Prometheus labels, and Envoy's wasmcustom namespace drops the "envoy_"
+// prefix, giving e.g.
+//
+//	asm_llm_proxy_prompt_tokens{llmproxy_source_workload="sleep",llmproxy_source_workload_namespace="default",llmproxy_destination_service="dashscope.aliyuncs.com",llmproxy_model="qwen-turbo"} 11
+const (
+	MetricPromptTokens     = "asm_llm_proxy_prompt_tokens"
+	MetricCompletionTokens = "asm_llm_proxy_completion_tokens"
+)
+
+// Tag names, in the order they appear in a stat name.
+const (
+	TagSourceWorkload     = "llmproxy_source_workload"
+	TagSourceNamespace    = "llmproxy_source_workload_namespace"
+	TagDestinationService = "llmproxy_destination_service"
+	TagModel              = "llmproxy_model"
+)
+
+// StatsTag is one entry of Envoy's stats_config.stats_tags.
+type StatsTag struct {
+	Name  string `json:"tag_name"`
+	Regex string `json:"regex"`
+}
+
+// StatsTags are the regexes an operator puts in the bootstrap. The first
+// group is cut from the stat name, the second is the label value. A value
+// never holds '|', so "[^|]*" cannot swallow the next tag.
+var StatsTags = []StatsTag{
+	{TagSourceWorkload, `(\|llmproxy_source_workload=([^|]*))`},
+	{TagSourceNamespace, `(\|llmproxy_source_workload_namespace=([^|]*))`},
+	{TagDestinationService, `(\|llmproxy_destination_service=([^|]*))`},
+	{TagModel, `(\|llmproxy_model=([^|]*))`},
+}
+
+// Unknown stands in for a tag value the proxy could not tell.
+const Unknown = "unknown"

@@ -1,0 +1,98 @@
+package publish
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Tags are the labels of one counter series.
+type Tags struct {
+	SourceWorkload     string
+	SourceNamespace    string
+	DestinationService string
+	Model              string
+}
+
+// StatName writes a counter name with its tags as "|tag=value" segments.
+// Values must already be clean (see CleanTag).
+func StatName(metric string, t Tags) string {
+	var b strings.Builder
+	b.Grow(len(metric) + 96 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model))
+	b.WriteString(metric)
+	for _, kv := range [...][2]string{
+		{TagSourceWorkload, t.SourceWorkload},
+		{TagSourceNamespace, t.SourceNamespace},
+		{TagDestinationService, t.DestinationService},
+		{TagModel, t.Model},
+	} {
+		b.WriteByte('|')
+		b.WriteString(kv[0])
+		b.WriteByte('=')
+		b.WriteString(kv[1])
+	}
+	return b.String()
+}
+
+// CleanTag makes a value safe inside a stat name: '|' would end the tag
+// early and control bytes would corrupt the exposition, so both become '_';
+// it is cut to max bytes, and empty becomes Unknown.
+func CleanTag(v string, max int) string {
+	v = clean(v, max)
+	if v == "" {
+		return Unknown
+	}
+	return v
+}
+
+// CleanValue cuts a filter-state value to max bytes and replaces control
+// bytes, because access-log lines are parsed downstream.
+func CleanValue(v string, max int) string { return clean(v, max) }
+
+func clean(v string, max int) string {
+	if len(v) > max {
+		for max > 0 && !utf8.RuneStart(v[max]) {
+			max--
+		}
+		v = v[:max]
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c == 0x7f || c == '|' {
+			return strings.Map(func(r rune) rune {
+				if r < 0x20 || r == 0x7f || r == '|' {
+					return '_'
+				}
+				return r
+			}, v)
+		}
+	}
+	return v
+}
+
+// DestinationService is the host part of an Istio upstream cluster name
+// ("outbound|443||dashscope.aliyuncs.com"), else the request authority
+// without its port.
+func DestinationService(cluster, authority string) string {
+	if parts := strings.Split(cluster, "|"); len(parts) == 4 && parts[3] != "" {
+		return parts[3]
+	}
+	return hostOnly(authority)
+}
+
+func hostOnly(authority string) string {
+	if strings.HasPrefix(authority, "[") { // [v6]:port
+		if i := strings.IndexByte(authority, ']'); i > 0 {
+			return authority[:i+1]
+		}
+		return authority
+	}
+	if i := strings.LastIndexByte(authority, ':'); i >= 0 {
+		if _, err := strconv.Atoi(authority[i+1:]); err == nil {
+			return authority[:i]
+		}
+	}
+	return authority
+}
+
+// Tokens formats a count for filter state.
+func Tokens(n uint64) string { return strconv.FormatUint(n, 10) }
