@@ -1,0 +1,156 @@
+// Package tetrate binds the filter to github.com/tetratelabs/proxy-wasm-go-sdk
+// v0.24.0, for TinyGo builds that run on proxies older than Envoy 1.33. The
+// same package runs natively under the SDK's proxytest emulator.
+package tetrate
+
+import (
+	"fmt"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/llmproxy/llmproxy/plugin/filter"
+)
+
+// Start registers the VM context; TinyGo runs it from main.
+func Start() { proxywasm.SetVMContext(&VMContext{}) }
+
+// VMContext implements types.VMContext.
+type VMContext struct{ types.DefaultVMContext }
+
+// NewPluginContext implements types.VMContext.
+func (*VMContext) NewPluginContext(uint32) types.PluginContext {
+	return &pluginContext{p: filter.NewPlugin()}
+}
+
+type pluginContext struct {
+	types.DefaultPluginContext
+	p *filter.Plugin
+}
+
+// OnPluginStart implements types.PluginContext.
+func (c *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
+	raw, err := proxywasm.GetPluginConfiguration()
+	if err != nil && err != types.ErrorStatusNotFound {
+		proxywasm.LogErrorf("llmproxy: cannot read the plugin configuration: %v", err)
+		return types.OnPluginStartStatusFailed
+	}
+	if c.p.Configure(host{}, raw) != nil {
+		return types.OnPluginStartStatusFailed
+	}
+	return types.OnPluginStartStatusOK
+}
+
+// NewHttpContext implements types.PluginContext.
+func (c *pluginContext) NewHttpContext(uint32) types.HttpContext {
+	return &httpContext{s: c.p.NewStream()}
+}
+
+type httpContext struct {
+	types.DefaultHttpContext
+	s *filter.Stream
+}
+
+func action(a filter.Action) types.Action { return types.Action(a) }
+
+// OnHttpRequestHeaders implements types.HttpContext.
+func (c *httpContext) OnHttpRequestHeaders(_ int, eos bool) types.Action {
+	return action(c.s.OnRequestHeaders(host{}, eos))
+}
+
+// OnHttpRequestBody implements types.HttpContext.
+func (c *httpContext) OnHttpRequestBody(size int, eos bool) types.Action {
+	return action(c.s.OnRequestBody(host{}, size, eos))
+}
+
+// OnHttpResponseHeaders implements types.HttpContext.
+func (c *httpContext) OnHttpResponseHeaders(_ int, eos bool) types.Action {
+	return action(c.s.OnResponseHeaders(host{}, eos))
+}
+
+// OnHttpResponseBody implements types.HttpContext.
+func (c *httpContext) OnHttpResponseBody(size int, eos bool) types.Action {
+	return action(c.s.OnResponseBody(host{}, size, eos))
+}
+
+// OnHttpStreamDone implements types.HttpContext; the SDK calls it from
+// proxy_on_log.
+func (c *httpContext) OnHttpStreamDone() { c.s.OnLog(host{}) }
+
+// host implements filter.Host with the SDK's host calls.
+type host struct{}
+
+func (host) Log(level filter.Level, msg string) {
+	switch level {
+	case filter.Trace:
+		proxywasm.LogTrace(msg)
+	case filter.Debug:
+		proxywasm.LogDebug(msg)
+	case filter.Info:
+		proxywasm.LogInfo(msg)
+	case filter.Warn:
+		proxywasm.LogWarn(msg)
+	default:
+		proxywasm.LogError(msg)
+	}
+}
+
+func (host) Header(m filter.HeaderMap, name string) (string, bool) {
+	get := proxywasm.GetHttpRequestHeader
+	if m == filter.ResponseHeaders {
+		get = proxywasm.GetHttpResponseHeader
+	}
+	v, err := get(name)
+	return v, err == nil
+}
+
+func (host) Property(path ...string) (string, bool) {
+	v, err := proxywasm.GetProperty(path)
+	return string(v), err == nil
+}
+
+func (host) SetFilterState(key, value string) error {
+	return proxywasm.SetProperty([]string{key}, []byte(value))
+}
+
+// pieceSize bounds each copy the SDK makes of a body chunk.
+const pieceSize = 64 << 10
+
+func (host) ReadBody(b filter.Body, size int, fn func([]byte)) error {
+	get := proxywasm.GetHttpRequestBody
+	if b == filter.ResponseBody {
+		get = proxywasm.GetHttpResponseBody
+	}
+	for start := 0; start < size; {
+		piece, err := get(start, min(size-start, pieceSize))
+		if err != nil {
+			return err
+		}
+		if len(piece) == 0 {
+			return nil
+		}
+		fn(piece)
+		start += len(piece)
+	}
+	return nil
+}
+
+// DefineCounter turns the SDK's panic on failure into an error.
+func (host) DefineCounter(name string) (id uint32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	return uint32(proxywasm.DefineCounterMetric(name)), nil
+}
+
+func (host) AddCounter(id uint32, delta uint64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	proxywasm.MetricCounter(id).Increment(delta)
+	return nil
+}

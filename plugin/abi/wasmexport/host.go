@@ -1,0 +1,105 @@
+//go:build wasip1 && !tinygo
+
+package wasmexport
+
+import (
+	"errors"
+	"strconv"
+	"unsafe"
+
+	"github.com/llmproxy/llmproxy/plugin/filter"
+)
+
+// host implements filter.Host for the context of the current callback.
+type host struct{}
+
+var _ filter.Host = host{}
+
+func statusErr(op string, st uint32) error {
+	return errors.New(op + ": proxy-wasm status " + strconv.FormatUint(uint64(st), 10))
+}
+
+func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
+
+func (host) Log(level filter.Level, msg string) {
+	proxyLog(uint32(level), strPtr(msg), uint32(len(msg)))
+}
+
+// copyOut turns host-written memory into a string and frees the buffer.
+func copyOut(ptr, size uint32) string {
+	b := take(ptr, size)
+	s := string(b)
+	release(b)
+	return s
+}
+
+func (host) Header(m filter.HeaderMap, name string) (string, bool) {
+	var ptr, size uint32
+	if proxyGetHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
+		return "", false
+	}
+	return copyOut(ptr, size), true
+}
+
+func (host) Property(path ...string) (string, bool) {
+	var buf [128]byte
+	p := buf[:0]
+	for i, el := range path {
+		if i > 0 {
+			p = append(p, 0) // the ABI separates path elements with NUL
+		}
+		p = append(p, el...)
+	}
+	var ptr, size uint32
+	if proxyGetProperty(unsafe.Pointer(unsafe.SliceData(p)), uint32(len(p)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
+		return "", false
+	}
+	return copyOut(ptr, size), true
+}
+
+func (host) SetFilterState(key, value string) error {
+	if st := proxySetProperty(strPtr(key), uint32(len(key)), strPtr(value), uint32(len(value))); st != 0 {
+		return statusErr("set_property", st)
+	}
+	return nil
+}
+
+// ReadBody reads the current chunk in scratch-sized pieces, so the host
+// never needs a larger allocation than the scratch buffer.
+func (host) ReadBody(b filter.Body, size int, fn func([]byte)) error {
+	for start := 0; start < size; {
+		var ptr, got uint32
+		n := min(size-start, scratchSize)
+		if st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(n), unsafe.Pointer(&ptr), unsafe.Pointer(&got)); st != 0 {
+			return statusErr("get_buffer_bytes", st)
+		}
+		if got == 0 {
+			return nil
+		}
+		piece := take(ptr, got)
+		fn(piece)
+		release(piece)
+		start += int(got)
+	}
+	return nil
+}
+
+const metricCounter = 0
+
+func (host) DefineCounter(name string) (uint32, error) {
+	var id uint32
+	if st := proxyDefineMetric(metricCounter, strPtr(name), uint32(len(name)), unsafe.Pointer(&id)); st != 0 {
+		return 0, statusErr("define_metric", st)
+	}
+	return id, nil
+}
+
+func (host) AddCounter(id uint32, delta uint64) error {
+	if delta > 1<<63-1 {
+		delta = 1<<63 - 1
+	}
+	if st := proxyIncrementMetric(id, int64(delta)); st != 0 {
+		return statusErr("increment_metric", st)
+	}
+	return nil
+}
