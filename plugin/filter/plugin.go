@@ -15,11 +15,22 @@ type Plugin struct {
 	workload  string
 	namespace string
 
-	counters map[publish.Tags]counterPair
+	counters map[publish.Tags]*counterIDs
 	models   map[string]struct{}
 }
 
-type counterPair struct{ prompt, completion uint32 }
+// Counters of one tag set, indexed like counterNames.
+type counterIDs struct {
+	id      [2]uint32
+	defined [2]bool
+}
+
+const (
+	promptCounter = iota
+	completionCounter
+)
+
+var counterNames = [2]string{publish.MetricPromptTokens, publish.MetricCompletionTokens}
 
 // OtherModel is the model label used once MaxModelLabels distinct models
 // have been seen.
@@ -29,7 +40,7 @@ const OtherModel = "other"
 func NewPlugin() *Plugin {
 	return &Plugin{
 		cfg:      config.Defaults,
-		counters: map[publish.Tags]counterPair{},
+		counters: map[publish.Tags]*counterIDs{},
 		models:   map[string]struct{}{},
 	}
 }
@@ -90,19 +101,24 @@ func (p *Plugin) modelLabel(model string) string {
 	return model
 }
 
-// countersFor returns the counter ids of one tag set, defining them the
-// first time.
-func (p *Plugin) countersFor(h Host, t publish.Tags) (counterPair, bool) {
-	if c, ok := p.counters[t]; ok {
-		return c, true
+// addCounter adds to one counter of a tag set, defining it the first time
+// it has something to count: a call that reports no completion tokens
+// leaves no zero-valued completion series behind.
+func (p *Plugin) addCounter(h Host, metric int, t publish.Tags, delta uint64) {
+	ids := p.counters[t]
+	if ids == nil {
+		ids = new(counterIDs)
+		p.counters[t] = ids
 	}
-	prompt, err1 := h.DefineCounter(publish.StatName(publish.MetricPromptTokens, t))
-	completion, err2 := h.DefineCounter(publish.StatName(publish.MetricCompletionTokens, t))
-	if err1 != nil || err2 != nil {
-		h.Log(Warn, "llmproxy: cannot define token counters")
-		return counterPair{}, false
+	if !ids.defined[metric] {
+		id, err := h.DefineCounter(publish.StatName(counterNames[metric], t))
+		if err != nil {
+			h.Log(Warn, "llmproxy: cannot define counter "+counterNames[metric]+": "+err.Error())
+			return
+		}
+		ids.id[metric], ids.defined[metric] = id, true
 	}
-	c := counterPair{prompt, completion}
-	p.counters[t] = c
-	return c, true
+	if err := h.AddCounter(ids.id[metric], delta); err != nil {
+		h.Log(Debug, "llmproxy: cannot increment counter: "+err.Error())
+	}
 }

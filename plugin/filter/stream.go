@@ -164,15 +164,11 @@ func (s *Stream) count(h Host) {
 		DestinationService: publish.CleanTag(publish.DestinationService(clusterName(h), c.authority), max),
 		Model:              p.modelLabel(publish.CleanTag(model, max)),
 	}
-	ids, ok := p.countersFor(h, tags)
-	if !ok {
-		return
-	}
 	if c.rec.Prompt.Set {
-		_ = h.AddCounter(ids.prompt, c.rec.Prompt.N)
+		p.addCounter(h, promptCounter, tags, c.rec.Prompt.N)
 	}
 	if c.rec.Completion.Set {
-		_ = h.AddCounter(ids.completion, c.rec.Completion.N)
+		p.addCounter(h, completionCounter, tags, c.rec.Completion.N)
 	}
 }
 
