@@ -1,0 +1,103 @@
+package host
+
+import (
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var operatorRe = regexp.MustCompile(`^%([A-Z][A-Z0-9_]*)(?:\(([^)]*)\))?(?::([0-9]+))?%`)
+
+// AccessLog renders an Envoy access-log format string for a finished
+// exchange. Supported: %FILTER_STATE(key[:PLAIN|:TYPED])%, %REQ(h[?alt])%,
+// %RESP(h[?alt])%, %RESPONSE_CODE%, %UPSTREAM_CLUSTER%, %PROTOCOL%, %START_TIME%, each with
+// an optional :N length limit. Missing values render as "-" like Envoy.
+func AccessLog(format string, ex Exchange, res *Result) (string, error) {
+	if res == nil {
+		res = &Result{}
+	}
+	var b strings.Builder
+	for i := 0; i < len(format); {
+		if format[i] != '%' {
+			b.WriteByte(format[i])
+			i++
+			continue
+		}
+		m := operatorRe.FindStringSubmatch(format[i:])
+		if m == nil {
+			return "", fmt.Errorf("access log: bad operator at %q", format[i:])
+		}
+		val, err := logOperator(m[1], m[2], ex, res)
+		if err != nil {
+			return "", err
+		}
+		if m[3] != "" && val != "-" {
+			if n, _ := strconv.Atoi(m[3]); n < len(val) {
+				val = val[:n]
+			}
+		}
+		b.WriteString(val)
+		i += len(m[0])
+	}
+	return b.String(), nil
+}
+
+func logOperator(op, arg string, ex Exchange, res *Result) (string, error) {
+	switch op {
+	case "FILTER_STATE":
+		key, mode, _ := strings.Cut(arg, ":")
+		v, ok := res.FilterState[key]
+		if !ok {
+			return "-", nil
+		}
+		switch mode {
+		case "PLAIN":
+			return v, nil
+		case "", "TYPED":
+			// CelState::serializeAsProto packs the bytes into an Any(BytesValue).
+			return `{"@type":"type.googleapis.com/google.protobuf.BytesValue","value":"` +
+				base64.StdEncoding.EncodeToString([]byte(v)) + `"}`, nil
+		}
+		return "", fmt.Errorf("access log: FILTER_STATE format %q", mode)
+	case "REQ":
+		hs := res.ForwardedRequestHeaders
+		if hs == nil {
+			hs = ex.RequestHeaders
+		}
+		return headerOperator(hs, arg), nil
+	case "RESP":
+		return headerOperator(res.ForwardedResponseHeaders, arg), nil
+	case "RESPONSE_CODE":
+		return strconv.Itoa(res.ResponseCode), nil
+	case "UPSTREAM_CLUSTER":
+		if ex.ClusterName == "" {
+			return "-", nil
+		}
+		return ex.ClusterName, nil
+	case "PROTOCOL":
+		return "HTTP/1.1", nil
+	case "START_TIME":
+		if arg != "" {
+			return "", fmt.Errorf("access log: START_TIME with a format is not supported")
+		}
+		// Envoy's default: %Y-%m-%dT%H:%M:%E3SZ in UTC.
+		return res.StartTime.UTC().Format("2006-01-02T15:04:05.000Z"), nil
+	}
+	return "", fmt.Errorf("access log: unsupported operator %%%s%%", op)
+}
+
+func headerOperator(hs [][2]string, arg string) string {
+	m := newHeaderMap(hs)
+	main, alt, _ := strings.Cut(arg, "?")
+	if v, ok := m.get(main); ok {
+		return v
+	}
+	if alt != "" {
+		if v, ok := m.get(alt); ok {
+			return v
+		}
+	}
+	return "-"
+}

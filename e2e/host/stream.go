@@ -1,0 +1,308 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Do runs one exchange through the plugin with Envoy's callback order.
+func (h *Host) Do(ctx context.Context, ex Exchange) (*Result, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.dead != nil {
+		return nil, fmt.Errorf("VM is dead: %w", h.dead)
+	}
+	s := &stream{id: h.nextID, ex: &ex, res: &Result{
+		FilterState: map[string]string{}, FilterStateSetIn: map[string]string{},
+		StartTime: time.Now().UTC(),
+	}}
+	h.nextID++
+	s.req = side{headersCb: "proxy_on_request_headers", bodyCb: "proxy_on_request_body",
+		trailersCb: "proxy_on_request_trailers"}
+	s.resp = side{resp: true, headersCb: "proxy_on_response_headers", bodyCb: "proxy_on_response_body",
+		trailersCb: "proxy_on_response_trailers"}
+	h.streams[s.id] = s
+	defer delete(h.streams, s.id)
+
+	err := h.runStream(ctx, s)
+	if h.dead == nil {
+		if e := h.endStream(ctx, s); err == nil {
+			err = e
+		}
+	}
+	if err == nil {
+		err = s.err
+	}
+	if h.opts.ObserveOnly {
+		for _, a := range s.res.Actions {
+			if a.Action != 0 { // reported first: it explains any stall that followed
+				err = errors.Join(fmt.Errorf("ObserveOnly: %s returned action %d", a.Callback, a.Action), err)
+				break
+			}
+		}
+	}
+	if s.res.LocalReply != nil {
+		s.res.ResponseCode = int(s.res.LocalReply.Status)
+	}
+	return s.res, err
+}
+
+func (h *Host) runStream(ctx context.Context, s *stream) error {
+	if _, err := h.streamCall(ctx, s, "proxy_on_context_create", uint64(s.id), uint64(h.rootID)); err != nil {
+		return err
+	}
+	ex := s.ex
+	if err := h.runSide(ctx, s, &s.req, ex.RequestHeaders, ex.RequestBody, ex.RequestTrailers, 0); err != nil {
+		return err
+	}
+	if s.ended {
+		return nil
+	}
+	if !s.req.hdrSent || len(s.req.held) > 0 {
+		return fmt.Errorf("request stalled: plugin paused the request and never continued it (Envoy waits for proxy_continue_stream)")
+	}
+	s.respCode, _ = strconv.Atoi(headerValue(ex.ResponseHeaders, ":status"))
+	s.res.ResponseCode = s.respCode
+	if err := h.runSide(ctx, s, &s.resp, ex.ResponseHeaders, ex.ResponseBody, ex.ResponseTrailers,
+		ex.ResetAfterResponseBodyChunks); err != nil {
+		return err
+	}
+	if !s.ended && (!s.resp.hdrSent || len(s.resp.held) > 0) {
+		return fmt.Errorf("response stalled: plugin paused the response and never continued it")
+	}
+	return nil
+}
+
+func headerValue(hs [][2]string, k string) string {
+	v, _ := newHeaderMap(hs).get(k)
+	return v
+}
+
+// runSide delivers headers, body chunks and trailers of one direction.
+func (h *Host) runSide(ctx context.Context, s *stream, sd *side, hdrs [][2]string, body [][]byte, trl [][2]string, resetAfter int) error {
+	sd.started = true
+	sd.hdr, sd.hdrOpen = newHeaderMap(hdrs), true
+	eos := len(body) == 0 && len(trl) == 0 && resetAfter == 0
+	act, err := h.filterCall(ctx, s, sd.headersCb, uint64(s.id), uint64(len(sd.hdr.pairs)), b2u(eos))
+	if !sd.resp {
+		s.reqHdrsDone = true
+	}
+	if err != nil || s.ended {
+		return err
+	}
+	if s.pendingLR == nil { // a local reply stops the next iteration
+		h.afterHeaders(s, sd, act)
+	}
+	if err := h.afterCallback(ctx, s, sd); err != nil || s.ended {
+		return err
+	}
+	for i, chunk := range body {
+		if resetAfter > 0 && i >= resetAfter {
+			s.res.Reset, s.ended = true, true
+			return nil
+		}
+		last := i == len(body)-1 && len(trl) == 0 && resetAfter == 0
+		if sd.stopAll {
+			sd.held = append(sd.held, chunk...)
+			if sd.stopAllBuffer && len(sd.held) > h.opts.BufferLimit {
+				return h.overflow(ctx, s, sd)
+			}
+			continue
+		}
+		if sd.buffering {
+			sd.held = append(sd.held, chunk...)
+			sd.visibleIsHeld = true
+			if len(sd.held) > h.opts.BufferLimit {
+				return h.overflow(ctx, s, sd)
+			}
+		} else {
+			sd.visible, sd.visibleIsHeld = append([]byte(nil), chunk...), false
+		}
+		sd.bodyOpen = true
+		act, err := h.filterCall(ctx, s, sd.bodyCb, uint64(s.id), uint64(len(sd.current())), b2u(last))
+		if err != nil || s.ended {
+			return err
+		}
+		if s.pendingLR == nil && h.afterBody(s, sd, act) {
+			return h.overflow(ctx, s, sd)
+		}
+		if err := h.afterCallback(ctx, s, sd); err != nil || s.ended {
+			return err
+		}
+	}
+	if resetAfter > 0 {
+		s.res.Reset, s.ended = true, true
+		return nil
+	}
+	if len(trl) > 0 {
+		sd.trl, sd.trlOpen = newHeaderMap(trl), true
+		act, err := h.filterCall(ctx, s, sd.trailersCb, uint64(s.id), uint64(len(sd.trl.pairs)))
+		sd.trlOpen = false
+		if err != nil || s.ended {
+			return err
+		}
+		if act == 0 && !sd.stopAll && s.pendingLR == nil {
+			sd.forwardedTrl = sd.trl.clone()
+			h.forwardAll(s, sd)
+		}
+		if err := h.afterCallback(ctx, s, sd); err != nil {
+			return err
+		}
+	}
+	h.record(s, sd)
+	return nil
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// current is what get_buffer_bytes shows for the body being processed.
+func (sd *side) current() []byte {
+	if sd.visibleIsHeld {
+		return sd.held
+	}
+	return sd.visible
+}
+
+func (sd *side) setCurrent(b []byte) {
+	if sd.visibleIsHeld {
+		sd.held = b
+	} else {
+		sd.visible = b
+	}
+}
+
+// afterHeaders applies a headers-callback result (cpp-host conversion rules).
+func (h *Host) afterHeaders(s *stream, sd *side, act uint32) {
+	switch {
+	case act == 0 || act == 2: // Envoy maps ContinueAndEndStream to Continue
+		h.forwardHeaders(s, sd)
+	case act == 1 && h.opts.AllowOnHeadersStopIteration:
+		// headers held; body still delivered, first Continue releases them
+	case act == 3:
+		sd.stopAll, sd.stopAllBuffer = true, true
+	default: // 1 (converted), 4, or out of range => StopAllIterationAndWatermark
+		sd.stopAll = true
+	}
+}
+
+// afterBody applies a body-callback result; true means the buffer overflowed.
+func (h *Host) afterBody(s *stream, sd *side, act uint32) bool {
+	switch act {
+	case 0:
+		h.forwardAll(s, sd)
+		return false
+	case 1:
+		if !sd.visibleIsHeld {
+			sd.held = append(sd.held, sd.visible...)
+		}
+		sd.buffering, sd.visible, sd.visibleIsHeld = true, nil, true
+		return len(sd.held) > h.opts.BufferLimit
+	case 2:
+		if !sd.visibleIsHeld {
+			sd.held = append(sd.held, sd.visible...)
+		}
+		sd.buffering, sd.visible, sd.visibleIsHeld = false, nil, false
+	default: // StopIterationNoBuffer: a fresh chunk is dropped, old buffer stays
+		sd.buffering, sd.visible, sd.visibleIsHeld = false, nil, false
+	}
+	return false
+}
+
+func (h *Host) forwardHeaders(s *stream, sd *side) {
+	if sd.hdrSent {
+		return
+	}
+	sd.hdrSent, sd.hdrOpen = true, false
+	if sd.resp {
+		s.res.ForwardedResponseHeaders = sd.hdr.clone()
+	} else {
+		s.res.ForwardedRequestHeaders = sd.hdr.clone()
+	}
+}
+
+// forwardAll releases held headers and body data downstream/upstream.
+func (h *Host) forwardAll(s *stream, sd *side) {
+	h.forwardHeaders(s, sd)
+	data := sd.held
+	if !sd.visibleIsHeld {
+		data = append(data, sd.visible...)
+	}
+	sd.forwarded = append(sd.forwarded, data...)
+	sd.held, sd.visible, sd.visibleIsHeld, sd.bodyOpen = nil, nil, false, false
+	sd.buffering, sd.stopAll, sd.stopAllBuffer = false, false, false
+	h.record(s, sd)
+}
+
+func (h *Host) record(s *stream, sd *side) {
+	if sd.resp {
+		s.res.ForwardedResponseBody = sd.forwarded
+		s.res.ForwardedResponseTrailers = sd.forwardedTrl
+	} else {
+		s.res.ForwardedRequestBody = sd.forwarded
+		s.res.ForwardedRequestTrailers = sd.forwardedTrl
+	}
+}
+
+// afterCallback runs Envoy's deferred after-VM-call actions.
+func (h *Host) afterCallback(ctx context.Context, s *stream, sd *side) error {
+	if lr := s.pendingLR; lr != nil {
+		s.pendingLR = nil
+		return h.localReply(ctx, s, lr)
+	}
+	for _, d := range []*side{&s.req, &s.resp} {
+		if d.continued {
+			d.continued = false
+			h.forwardAll(s, d)
+		}
+	}
+	return nil
+}
+
+// endStream mirrors Envoy's end of stream: access log, then onDestroy.
+func (h *Host) endStream(ctx context.Context, s *stream) error {
+	var errs []error
+	s.logPhase = true
+	_, err := h.streamCall(ctx, s, "proxy_on_log", uint64(s.id))
+	s.logPhase = false
+	errs = append(errs, err)
+	if h.dead == nil {
+		v, err := h.streamCall(ctx, s, "proxy_on_done", uint64(s.id))
+		s.res.DoneResult = uint32(v)
+		errs = append(errs, err)
+	}
+	if h.dead == nil {
+		_, err := h.streamCall(ctx, s, "proxy_on_delete", uint64(s.id))
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// streamCall runs a callback with s as the effective context.
+func (h *Host) streamCall(ctx context.Context, s *stream, name string, args ...uint64) (uint64, error) {
+	prev := h.cur
+	h.cur = s
+	v, err := h.call(ctx, name, args...)
+	h.cur = prev
+	return v, err
+}
+
+// filterCall is streamCall for filter callbacks whose result is an action.
+func (h *Host) filterCall(ctx context.Context, s *stream, name string, args ...uint64) (uint32, error) {
+	if h.fn(name) == nil {
+		return 0, nil
+	}
+	v, err := h.streamCall(ctx, s, name, args...)
+	if err != nil {
+		return 0, err
+	}
+	s.res.Actions = append(s.res.Actions, CallbackAction{Callback: name, Action: uint32(v)})
+	return uint32(v), nil
+}
