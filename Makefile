@@ -37,7 +37,7 @@ run: build
 	$(GO) run ./e2e/cmd/llmproxy-run -wasm $(WASM) -envoy envoy.yaml
 
 check:
-	gofmt -l . | tee /dev/stderr | (! read)
+	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./plugin/...
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
