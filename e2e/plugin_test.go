@@ -111,11 +111,16 @@ func TestFixturesInWasm(t *testing.T) {
 				if !reflect.DeepEqual(res.FilterState, want) {
 					t.Fatalf("split %d: filter state\n got %v\nwant %v", i, res.FilterState, want)
 				}
-				// Token keys must be there before the access log and
-				// Istio's stats filter read them.
+				// The model as soon as it is read; token keys at the end of
+				// the response, before the access log and Istio's stats
+				// filter read them.
 				for k := range want {
-					if in := res.FilterStateSetIn[k]; in == "proxy_on_log" || in == "" {
-						t.Fatalf("%s set in %q", k, in)
+					in, wantIn := res.FilterStateSetIn[k], "proxy_on_response_body"
+					if k == fixture.StateRequestModel {
+						wantIn = "proxy_on_request_body"
+					}
+					if in != wantIn {
+						t.Fatalf("%s set in %q, want %q", k, in, wantIn)
 					}
 				}
 			}
@@ -295,5 +300,44 @@ func TestInvalidConfigurationFailsStart(t *testing.T) {
 	_ = logs
 	if !strings.Contains(err.Error(), "refused") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestMemoryDoesNotFollowBodySize streams an 8 MiB prompt and a 32 MiB
+// event stream through the VM in 16 KiB chunks: linear memory must not grow
+// with them.
+func TestMemoryDoesNotFollowBodySize(t *testing.T) {
+	h := newHost(t, replay.Options(envoy))
+	c := caseNamed(t, "openai/chat_stream_usage")
+	do(t, h, replay.Exchange(c, nil, 0)) // warm up
+	before := h.MemoryPages()
+
+	content := strings.Repeat("x", 8<<20)
+	reqBody := []byte(`{"messages":[{"role":"user","content":"` + content + `"}],"model":"gpt-4o-mini","stream":true}`)
+	event := "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + strings.Repeat("y", 4000) + "\"}}],\"usage\":null}\n\n"
+	var resp bytes.Buffer
+	for resp.Len() < 32<<20 {
+		resp.WriteString(event)
+	}
+	resp.WriteString("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":{\"prompt_tokens\":2097160,\"completion_tokens\":8000,\"total_tokens\":2105160}}\n\ndata: [DONE]\n\n")
+	chunks := func(b []byte) [][]byte {
+		var out [][]byte
+		for len(b) > 0 {
+			n := min(len(b), 16<<10)
+			out = append(out, b[:n])
+			b = b[n:]
+		}
+		return out
+	}
+	ex := replay.Exchange(c, nil, 0)
+	ex.RequestBody, ex.ResponseBody = chunks(reqBody), chunks(resp.Bytes())
+	res := do(t, h, ex)
+	if res.FilterState[fixture.StatePromptTokens] != "2097160" || res.FilterState[fixture.StateCompletionTokens] != "8000" {
+		t.Fatalf("filter state %v", res.FilterState)
+	}
+	grown := h.MemoryPages() - before
+	t.Logf("linear memory: %d pages before, %d after 40 MiB of bodies", before, before+grown)
+	if grown > 16 {
+		t.Fatalf("linear memory grew by %d pages (%d KiB) for 40 MiB of bodies", grown, grown*64)
 	}
 }

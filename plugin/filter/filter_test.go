@@ -229,3 +229,26 @@ func TestNonLLMTrafficIsNotRead(t *testing.T) {
 		}
 	}
 }
+
+// panicky fails inside a body read, as a bug in the glue would.
+type panicky struct{ *fakeHost }
+
+func (panicky) ReadBody(Body, int, func([]byte)) error { panic("boom") }
+
+func TestPanicLeavesStreamUnobserved(t *testing.T) {
+	cases, _ := fixture.Load()
+	h := panicky{newFakeHost(sleepNode)}
+	h.req, h.resp = cases[0].RequestHeaderList(), cases[0].ResponseHeaderList()
+	s := NewPlugin().NewStream()
+	mustContinue(t, s.OnRequestHeaders(h, false))
+	mustContinue(t, s.OnRequestBody(h, 10, true))
+	mustContinue(t, s.OnResponseHeaders(h, false))
+	mustContinue(t, s.OnResponseBody(h, 10, true))
+	s.OnLog(h)
+	if len(h.logs) != 1 || !strings.Contains(h.logs[0], "internal error in request body, stream left unobserved: boom") {
+		t.Fatalf("logs %q", h.logs)
+	}
+	if len(h.state) != 0 || len(h.names) != 0 {
+		t.Fatalf("published after a panic: %v %v", h.state, h.names)
+	}
+}
