@@ -2,8 +2,14 @@
 
 package main
 
-// The wasmexport binding registers itself through its exports; a reactor
-// module (-buildmode=c-shared) never runs main.
-import _ "github.com/llmproxy/llmproxy/plugin/abi/wasmexport"
+import (
+	"github.com/llmproxy/llmproxy/plugin/abi/wasmexport"
+	"github.com/llmproxy/llmproxy/plugin/filter"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
+)
+
+// A reactor module (-buildmode=c-shared) never runs main: the binding is
+// wired in init, which makes no host call.
+func init() { wasmexport.SetRoot(func() proxy.Root { return filter.NewPlugin() }) }
 
 func start() {}

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"math/rand"
 	"reflect"
 	"strings"
@@ -27,10 +28,10 @@ func newFakeHost(props map[string]string) *fakeHost {
 	return &fakeHost{props: props, state: map[string]string{}, counts: map[string]uint64{}}
 }
 
-func (f *fakeHost) Log(l Level, msg string) { f.logs = append(f.logs, msg) }
-func (f *fakeHost) Header(m HeaderMap, name string) (string, bool) {
+func (f *fakeHost) Log(l proxy.Level, msg string) { f.logs = append(f.logs, msg) }
+func (f *fakeHost) Header(m proxy.HeaderMap, name string) (string, bool) {
 	hs := f.req
-	if m == ResponseHeaders {
+	if m == proxy.ResponseHeaders {
 		hs = f.resp
 	}
 	for _, kv := range hs {
@@ -48,7 +49,7 @@ func (f *fakeHost) SetFilterState(key, value string) error {
 	f.state["wasm."+key] = value
 	return nil
 }
-func (f *fakeHost) ReadBody(b Body, size int, fn func([]byte)) error {
+func (f *fakeHost) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	if size != len(f.chunk) {
 		return fmt.Errorf("size %d, chunk %d", size, len(f.chunk))
 	}
@@ -96,9 +97,9 @@ func replay(t *testing.T, p *Plugin, h *fakeHost, c fixture.Case, reqCuts, respC
 	return s
 }
 
-func mustContinue(t *testing.T, a Action) {
+func mustContinue(t *testing.T, a proxy.Action) {
 	t.Helper()
-	if a != Continue {
+	if a != proxy.Continue {
 		t.Fatalf("action %d, want Continue", a)
 	}
 }
@@ -233,7 +234,7 @@ func TestNonLLMTrafficIsNotRead(t *testing.T) {
 // panicky fails inside a body read, as a bug in the glue would.
 type panicky struct{ *fakeHost }
 
-func (panicky) ReadBody(Body, int, func([]byte)) error { panic("boom") }
+func (panicky) ReadBody(proxy.Body, int, func([]byte)) error { panic("boom") }
 
 func TestPanicLeavesStreamUnobserved(t *testing.T) {
 	cases, _ := fixture.Load()

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"github.com/llmproxy/llmproxy/plugin/config"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
 )
 
@@ -47,10 +48,10 @@ func NewPlugin() *Plugin {
 
 // Configure applies a configuration. On error it logs one line naming the
 // field and the plugin must refuse to start.
-func (p *Plugin) Configure(h Host, raw []byte) error {
+func (p *Plugin) Configure(h proxy.Host, raw []byte) error {
 	c, err := config.Parse(raw)
 	if err != nil {
-		h.Log(Error, "llmproxy: "+err.Error())
+		h.Log(proxy.Error, "llmproxy: "+err.Error())
 		return err
 	}
 	p.cfg = c
@@ -60,9 +61,14 @@ func (p *Plugin) Configure(h Host, raw []byte) error {
 // NewStream starts the state of one HTTP stream.
 func (p *Plugin) NewStream() *Stream { return &Stream{p: p} }
 
+// NewHTTP implements proxy.Root.
+func (p *Plugin) NewHTTP() proxy.HTTP { return p.NewStream() }
+
+var _ proxy.Root = (*Plugin)(nil)
+
 // source reads the proxy's workload identity once: node attributes are
 // under xds.node on Envoy >= 1.33 and under node before.
-func (p *Plugin) source(h Host) (workload, namespace string) {
+func (p *Plugin) source(h proxy.Host) (workload, namespace string) {
 	if !p.nodeRead {
 		p.nodeRead = true
 		p.workload = nodeMetadata(h, "WORKLOAD_NAME")
@@ -71,7 +77,7 @@ func (p *Plugin) source(h Host) (workload, namespace string) {
 	return p.workload, p.namespace
 }
 
-func nodeMetadata(h Host, key string) string {
+func nodeMetadata(h proxy.Host, key string) string {
 	if v, ok := h.Property("xds", "node", "metadata", key); ok && v != "" {
 		return v
 	}
@@ -81,7 +87,7 @@ func nodeMetadata(h Host, key string) string {
 	return ""
 }
 
-func clusterName(h Host) string {
+func clusterName(h proxy.Host) string {
 	if v, ok := h.Property("xds", "cluster_name"); ok && v != "" {
 		return v
 	}
@@ -104,7 +110,7 @@ func (p *Plugin) modelLabel(model string) string {
 // addCounter adds to one counter of a tag set, defining it the first time
 // it has something to count: a call that reports no completion tokens
 // leaves no zero-valued completion series behind.
-func (p *Plugin) addCounter(h Host, metric int, t publish.Tags, delta uint64) {
+func (p *Plugin) addCounter(h proxy.Host, metric int, t publish.Tags, delta uint64) {
 	ids := p.counters[t]
 	if ids == nil {
 		ids = new(counterIDs)
@@ -113,12 +119,12 @@ func (p *Plugin) addCounter(h Host, metric int, t publish.Tags, delta uint64) {
 	if !ids.defined[metric] {
 		id, err := h.DefineCounter(publish.StatName(counterNames[metric], t))
 		if err != nil {
-			h.Log(Warn, "llmproxy: cannot define counter "+counterNames[metric]+": "+err.Error())
+			h.Log(proxy.Warn, "llmproxy: cannot define counter "+counterNames[metric]+": "+err.Error())
 			return
 		}
 		ids.id[metric], ids.defined[metric] = id, true
 	}
 	if err := h.AddCounter(ids.id[metric], delta); err != nil {
-		h.Log(Debug, "llmproxy: cannot increment counter: "+err.Error())
+		h.Log(proxy.Debug, "llmproxy: cannot increment counter: "+err.Error())
 	}
 }

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"fmt"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"strconv"
 	"strings"
 
@@ -29,27 +30,27 @@ type call struct {
 }
 
 // OnRequestHeaders implements the request-headers callback.
-func (s *Stream) OnRequestHeaders(h Host, endOfStream bool) Action {
+func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	defer s.recover(h, "request headers")
-	if m, _ := h.Header(RequestHeaders, ":method"); m != "POST" {
-		return Continue
+	if m, _ := h.Header(proxy.RequestHeaders, ":method"); m != "POST" {
+		return proxy.Continue
 	}
-	path, _ := h.Header(RequestHeaders, ":path")
+	path, _ := h.Header(proxy.RequestHeaders, ":path")
 	fam := api.Detect(path)
 	if fam == nil {
-		return Continue
+		return proxy.Continue
 	}
-	if ct, _ := h.Header(RequestHeaders, "content-type"); !maybeJSON(ct) {
-		return Continue
+	if ct, _ := h.Header(proxy.RequestHeaders, "content-type"); !maybeJSON(ct) {
+		return proxy.Continue
 	}
 	// request.* attributes and the request headers are gone after this
 	// callback, so keep what is needed later.
 	c := &call{method: "POST", path: path}
-	c.authority, _ = h.Header(RequestHeaders, ":authority")
+	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
 	c.rec.API = fam.Name
 	c.req.Start(fam)
 	s.call = c
-	return Continue
+	return proxy.Continue
 }
 
 // maybeJSON accepts the content types clients send JSON bodies with: curl's
@@ -65,64 +66,64 @@ func maybeJSON(ct string) bool {
 }
 
 // OnRequestBody implements the request-body callback.
-func (s *Stream) OnRequestBody(h Host, size int, endOfStream bool) Action {
+func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.Action {
 	defer s.recover(h, "request body")
 	c := s.call
 	if c == nil || !c.req.Active() || size == 0 {
-		return Continue
+		return proxy.Continue
 	}
-	if err := h.ReadBody(RequestBody, size, c.req.Feed); err != nil {
-		h.Log(Debug, "llmproxy: cannot read request body: "+err.Error())
+	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
+		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	if m := c.req.Model(); m != c.published {
 		c.published = m
 		s.setState(h, publish.KeyRequestModel, m)
 	}
 	if endOfStream && c.published == "" && c.req.Err() != "" {
-		h.Log(Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
+		h.Log(proxy.Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
 	}
-	return Continue
+	return proxy.Continue
 }
 
 // OnResponseHeaders implements the response-headers callback.
-func (s *Stream) OnResponseHeaders(h Host, endOfStream bool) Action {
+func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	defer s.recover(h, "response headers")
 	c := s.call
 	if c == nil {
-		return Continue
+		return proxy.Continue
 	}
-	st, _ := h.Header(ResponseHeaders, ":status")
+	st, _ := h.Header(proxy.ResponseHeaders, ":status")
 	status, _ := strconv.Atoi(st)
-	ct, _ := h.Header(ResponseHeaders, "content-type")
-	ce, _ := h.Header(ResponseHeaders, "content-encoding")
+	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
+	ce, _ := h.Header(proxy.ResponseHeaders, "content-encoding")
 	c.resp.Start(c.req.Family(), api.FormatOf(ct, ce), status)
 	if endOfStream {
 		s.finish(h, true)
 	}
-	return Continue
+	return proxy.Continue
 }
 
 // OnResponseBody implements the response-body callback.
-func (s *Stream) OnResponseBody(h Host, size int, endOfStream bool) Action {
+func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.Action {
 	defer s.recover(h, "response body")
 	c := s.call
 	if c == nil || c.finished {
-		return Continue
+		return proxy.Continue
 	}
 	if size > 0 && c.resp.Readable() {
-		if err := h.ReadBody(ResponseBody, size, c.resp.Feed); err != nil {
-			h.Log(Debug, "llmproxy: cannot read response body: "+err.Error())
+		if err := h.ReadBody(proxy.ResponseBody, size, c.resp.Feed); err != nil {
+			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}
 	}
 	if endOfStream {
 		s.finish(h, true)
 	}
-	return Continue
+	return proxy.Continue
 }
 
 // OnLog implements the access-log callback: a stream that never reached
 // its end (a reset, or no response at all) is published here.
-func (s *Stream) OnLog(h Host) {
+func (s *Stream) OnLog(h proxy.Host) {
 	defer s.recover(h, "log")
 	if s.call != nil && !s.call.finished {
 		s.finish(h, false)
@@ -131,7 +132,7 @@ func (s *Stream) OnLog(h Host) {
 
 // finish publishes the call once, before the access log and Istio's stats
 // filter read the filter state.
-func (s *Stream) finish(h Host, complete bool) {
+func (s *Stream) finish(h proxy.Host, complete bool) {
 	c := s.call
 	c.finished = true
 	c.resp.Finish(&c.rec, complete)
@@ -143,14 +144,14 @@ func (s *Stream) finish(h Host, complete bool) {
 		s.setState(h, publish.KeyCompletionTokens, publish.Tokens(c.rec.Completion.N))
 	}
 	if c.rec.Outcome == usage.Unreadable {
-		h.Log(Info, "llmproxy: usage of "+c.method+" "+c.path+" is unreadable: "+c.resp.Why())
+		h.Log(proxy.Info, "llmproxy: usage of "+c.method+" "+c.path+" is unreadable: "+c.resp.Why())
 	}
 	if c.rec.HasTokens() {
 		s.count(h)
 	}
 }
 
-func (s *Stream) count(h Host) {
+func (s *Stream) count(h proxy.Host) {
 	c, p := s.call, s.p
 	model := c.rec.RequestModel
 	if model == "" {
@@ -172,18 +173,18 @@ func (s *Stream) count(h Host) {
 	}
 }
 
-func (s *Stream) setState(h Host, key, value string) {
+func (s *Stream) setState(h proxy.Host, key, value string) {
 	if err := h.SetFilterState(key, publish.CleanValue(value, s.p.cfg.MaxValueLength)); err != nil {
-		h.Log(Debug, "llmproxy: cannot set filter state "+key+": "+err.Error())
+		h.Log(proxy.Debug, "llmproxy: cannot set filter state "+key+": "+err.Error())
 	}
 }
 
 // recover keeps a panic from reaching the proxy: the stream passes on
 // unobserved.
-func (s *Stream) recover(h Host, where string) {
+func (s *Stream) recover(h proxy.Host, where string) {
 	if r := recover(); r != nil {
 		s.call = nil
-		h.Log(Error, fmt.Sprintf("llmproxy: internal error in %s, stream left unobserved: %v", where, r))
+		h.Log(proxy.Error, fmt.Sprintf("llmproxy: internal error in %s, stream left unobserved: %v", where, r))
 	}
 }
 

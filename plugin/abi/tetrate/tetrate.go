@@ -9,23 +9,26 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/llmproxy/llmproxy/plugin/filter"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
 // Start registers the VM context; TinyGo runs it from main.
-func Start() { proxywasm.SetVMContext(&VMContext{}) }
+func Start(newRoot func() proxy.Root) { proxywasm.SetVMContext(&VMContext{NewRoot: newRoot}) }
 
 // VMContext implements types.VMContext.
-type VMContext struct{ types.DefaultVMContext }
+type VMContext struct {
+	types.DefaultVMContext
+	NewRoot func() proxy.Root
+}
 
 // NewPluginContext implements types.VMContext.
-func (*VMContext) NewPluginContext(uint32) types.PluginContext {
-	return &pluginContext{p: filter.NewPlugin()}
+func (v *VMContext) NewPluginContext(uint32) types.PluginContext {
+	return &pluginContext{p: v.NewRoot()}
 }
 
 type pluginContext struct {
 	types.DefaultPluginContext
-	p *filter.Plugin
+	p proxy.Root
 }
 
 // OnPluginStart implements types.PluginContext.
@@ -43,15 +46,15 @@ func (c *pluginContext) OnPluginStart(int) types.OnPluginStartStatus {
 
 // NewHttpContext implements types.PluginContext.
 func (c *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{s: c.p.NewStream()}
+	return &httpContext{s: c.p.NewHTTP()}
 }
 
 type httpContext struct {
 	types.DefaultHttpContext
-	s *filter.Stream
+	s proxy.HTTP
 }
 
-func action(a filter.Action) types.Action { return types.Action(a) }
+func action(a proxy.Action) types.Action { return types.Action(a) }
 
 // OnHttpRequestHeaders implements types.HttpContext.
 func (c *httpContext) OnHttpRequestHeaders(_ int, eos bool) types.Action {
@@ -77,27 +80,27 @@ func (c *httpContext) OnHttpResponseBody(size int, eos bool) types.Action {
 // proxy_on_log.
 func (c *httpContext) OnHttpStreamDone() { c.s.OnLog(host{}) }
 
-// host implements filter.Host with the SDK's host calls.
+// host implements proxy.Host with the SDK's host calls.
 type host struct{}
 
-func (host) Log(level filter.Level, msg string) {
+func (host) Log(level proxy.Level, msg string) {
 	switch level {
-	case filter.Trace:
+	case proxy.Trace:
 		proxywasm.LogTrace(msg)
-	case filter.Debug:
+	case proxy.Debug:
 		proxywasm.LogDebug(msg)
-	case filter.Info:
+	case proxy.Info:
 		proxywasm.LogInfo(msg)
-	case filter.Warn:
+	case proxy.Warn:
 		proxywasm.LogWarn(msg)
 	default:
 		proxywasm.LogError(msg)
 	}
 }
 
-func (host) Header(m filter.HeaderMap, name string) (string, bool) {
+func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 	get := proxywasm.GetHttpRequestHeader
-	if m == filter.ResponseHeaders {
+	if m == proxy.ResponseHeaders {
 		get = proxywasm.GetHttpResponseHeader
 	}
 	v, err := get(name)
@@ -116,9 +119,9 @@ func (host) SetFilterState(key, value string) error {
 // pieceSize bounds each copy the SDK makes of a body chunk.
 const pieceSize = 64 << 10
 
-func (host) ReadBody(b filter.Body, size int, fn func([]byte)) error {
+func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	get := proxywasm.GetHttpRequestBody
-	if b == filter.ResponseBody {
+	if b == proxy.ResponseBody {
 		get = proxywasm.GetHttpResponseBody
 	}
 	for start := 0; start < size; {

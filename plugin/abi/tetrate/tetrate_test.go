@@ -8,14 +8,18 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
 	"github.com/llmproxy/llmproxy/internal/fixture"
+	"github.com/llmproxy/llmproxy/plugin/filter"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
+
+func newRoot() proxy.Root { return filter.NewPlugin() }
 
 const seedTags = "|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default" +
 	"|llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo"
 
 func emulator(t *testing.T, config string) (proxytest.HostEmulator, func()) {
 	opt := proxytest.NewEmulatorOption().
-		WithVMContext(&VMContext{}).
+		WithVMContext(&VMContext{NewRoot: newRoot}).
 		WithPluginConfiguration([]byte(config)).
 		WithProperty([]string{"xds", "node", "metadata", "WORKLOAD_NAME"}, []byte("sleep")).
 		WithProperty([]string{"xds", "node", "metadata", "NAMESPACE"}, []byte("default")).
@@ -102,7 +106,7 @@ func TestSeedCountersThroughSDK(t *testing.T) {
 
 func TestInvalidConfigurationRefusesToStart(t *testing.T) {
 	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().
-		WithVMContext(&VMContext{}).
+		WithVMContext(&VMContext{NewRoot: newRoot}).
 		WithPluginConfiguration([]byte(`{"max_model_labels": "many"}`)))
 	defer reset()
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusFailed {

@@ -6,3 +6,12 @@
 // Go's int and pointers are 64-bit in the type system but wasm32 addresses
 // and ABI sizes are 32-bit, so every size and out-pointer here is a uint32.
 package wasmexport
+
+import "github.com/llmproxy/llmproxy/plugin/proxy"
+
+var newRoot func() proxy.Root
+
+// SetRoot chooses the filter. Call it from an init function: a reactor
+// module never runs main, and init may make no host call, which this
+// does not.
+func SetRoot(f func() proxy.Root) { newRoot = f }

@@ -5,20 +5,20 @@ package wasmexport
 import (
 	"fmt"
 
-	"github.com/llmproxy/llmproxy/plugin/filter"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
 // Contexts live from proxy_on_context_create to proxy_on_delete, so the
 // maps do not grow with the number of requests served.
 var (
-	plugins = map[uint32]*filter.Plugin{}
-	streams = map[uint32]*filter.Stream{}
+	plugins = map[uint32]proxy.Root{}
+	streams = map[uint32]proxy.HTTP{}
 )
 
 // guard keeps a panic in the glue itself from trapping the VM.
 func guard(where string) {
 	if r := recover(); r != nil {
-		host{}.Log(filter.Error, fmt.Sprintf("llmproxy: internal error in %s: %v", where, r))
+		host{}.Log(proxy.Error, fmt.Sprintf("llmproxy: internal error in %s: %v", where, r))
 	}
 }
 
@@ -30,11 +30,11 @@ func proxyOnContextCreate(id, parent uint32) {
 	defer guard("context create")
 	prepareMemory()
 	if parent == 0 {
-		plugins[id] = filter.NewPlugin()
+		plugins[id] = newRoot()
 		return
 	}
 	if p := plugins[parent]; p != nil {
-		streams[id] = p.NewStream()
+		streams[id] = p.NewHTTP()
 	}
 }
 
@@ -54,7 +54,7 @@ func proxyOnConfigure(id, size uint32) (ok uint32) {
 	if size > 0 {
 		err := host{}.ReadBody(bufferPluginConfiguration, int(size), func(b []byte) { raw = append(raw, b...) })
 		if err != nil {
-			host{}.Log(filter.Error, "llmproxy: cannot read the plugin configuration: "+err.Error())
+			host{}.Log(proxy.Error, "llmproxy: cannot read the plugin configuration: "+err.Error())
 			return 0
 		}
 	}

@@ -7,13 +7,13 @@ import (
 	"strconv"
 	"unsafe"
 
-	"github.com/llmproxy/llmproxy/plugin/filter"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
-// host implements filter.Host for the context of the current callback.
+// host implements proxy.Host for the context of the current callback.
 type host struct{}
 
-var _ filter.Host = host{}
+var _ proxy.Host = host{}
 
 func statusErr(op string, st uint32) error {
 	return errors.New(op + ": proxy-wasm status " + strconv.FormatUint(uint64(st), 10))
@@ -21,7 +21,7 @@ func statusErr(op string, st uint32) error {
 
 func strPtr(s string) unsafe.Pointer { return unsafe.Pointer(unsafe.StringData(s)) }
 
-func (host) Log(level filter.Level, msg string) {
+func (host) Log(level proxy.Level, msg string) {
 	proxyLog(uint32(level), strPtr(msg), uint32(len(msg)))
 }
 
@@ -33,7 +33,7 @@ func copyOut(ptr, size uint32) string {
 	return s
 }
 
-func (host) Header(m filter.HeaderMap, name string) (string, bool) {
+func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 	var ptr, size uint32
 	if proxyGetHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
 		return "", false
@@ -66,7 +66,7 @@ func (host) SetFilterState(key, value string) error {
 
 // ReadBody reads the current chunk in scratch-sized pieces, so the host
 // never needs a larger allocation than the scratch buffer.
-func (host) ReadBody(b filter.Body, size int, fn func([]byte)) error {
+func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	for start := 0; start < size; {
 		var ptr, got uint32
 		n := min(size-start, scratchSize)

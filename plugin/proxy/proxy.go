@@ -1,7 +1,7 @@
-// Package filter is the per-stream logic of the plugin: it decides what to
-// read and when to publish, and talks to the proxy only through Host, which
-// each ABI binding implements. Every callback lets the stream continue.
-package filter
+// Package proxy is the contract between an ABI binding and a filter: the
+// binding implements Host and drives Root and HTTP; the filter implements
+// them and calls nothing else of the proxy.
+package proxy
 
 // Host is what the filter needs from the proxy.
 type Host interface {
@@ -55,3 +55,21 @@ type Action uint32
 
 // Continue is the only action of an observe-only filter.
 const Continue Action = 0
+
+// Root is one configured plugin instance (the proxy's root context).
+type Root interface {
+	// Configure applies the plugin configuration; an error means the
+	// plugin must refuse to start.
+	Configure(h Host, raw []byte) error
+	NewHTTP() HTTP
+}
+
+// HTTP is the state of one HTTP stream.
+type HTTP interface {
+	OnRequestHeaders(h Host, endOfStream bool) Action
+	OnRequestBody(h Host, size int, endOfStream bool) Action
+	OnResponseHeaders(h Host, endOfStream bool) Action
+	OnResponseBody(h Host, size int, endOfStream bool) Action
+	// OnLog runs before the access log is written.
+	OnLog(h Host)
+}
