@@ -4,27 +4,28 @@
 package api
 
 import (
-	"strings"
-
 	"github.com/llmproxy/llmproxy/plugin/jsonscan"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
-// Field is where a reported JSON value goes. Paths of every family report
-// into the same fields; a family's finish step combines them.
+// Field is where a reported JSON value goes. Every family reports into the
+// same raw fields; its finish step maps them onto the record.
 type Field int
 
-// Fields of requests and responses.
+// Raw fields of requests and responses.
 const (
 	_ Field = iota
 	RequestModel
 	ResponseModel
-	PromptTokens
-	CompletionTokens
+	PromptTokens     // the family's own input count
+	CompletionTokens // the family's own output count
 	TotalTokens
-	CachedTokens
-	ReasoningTokens
-	ErrorBody
+	CachedTokens        // cache reads
+	CacheCreationTokens // cache writes
+	ReasoningTokens     // reasoning or thoughts
+	Done                // Ollama's done:true
+	ErrorBody           // an error object or type
+	InvokeChunk         // Bedrock's base64 vendor payload (streamed)
 	numFields
 )
 
@@ -33,10 +34,23 @@ type Family struct {
 	Name     string
 	request  *jsonscan.Node
 	response *jsonscan.Node
+	// modelFromPath finds the model in the URL for APIs that keep it there.
+	modelFromPath func(path string) string
+	// errorEvents are stream event types that mean the call failed.
+	errorEvents []string
+	// finish maps the raw fields onto the record.
+	finish func(v *values, r *usage.Record)
 }
 
-func newFamily(name string, request, response map[string]Field) *Family {
-	return &Family{Name: name, request: tree(request), response: tree(response)}
+// Families by name, for configuration.
+var Families = map[string]*Family{}
+
+func register(f *Family) *Family {
+	if f.finish == nil {
+		f.finish = finishDirect
+	}
+	Families[f.Name] = f
+	return f
 }
 
 func tree(paths map[string]Field) *jsonscan.Node {
@@ -47,33 +61,45 @@ func tree(paths map[string]Field) *jsonscan.Node {
 	return jsonscan.NewTree(m)
 }
 
-// Detect returns the family of an LLM call, or nil for other traffic. It
-// looks only at the path, which is all a request's headers say cheaply.
-func Detect(path string) *Family {
-	if i := strings.IndexByte(path, '?'); i >= 0 {
-		path = path[:i]
+// requestModel is the request tree of every family whose body names the
+// model at the top level.
+var requestModel = map[string]Field{"model": RequestModel}
+
+// ModelFromPath is the model named in the URL, or "".
+func (f *Family) ModelFromPath(path string) string {
+	if f.modelFromPath == nil {
+		return ""
 	}
-	path = strings.TrimSuffix(path, "/")
-	switch {
-	case strings.HasPrefix(path, dashScopeNativePrefix) && strings.HasSuffix(path, "/generation"):
-		return DashScope
-	case strings.HasSuffix(path, "/chat/completions"),
-		strings.HasSuffix(path, "/completions"),
-		strings.HasSuffix(path, "/embeddings"):
-		return OpenAI
-	}
-	return nil
+	return f.modelFromPath(stripQuery(path))
 }
 
-// finish maps the fields a response reported onto the record.
-func finish(v *values, r *usage.Record) {
+func (f *Family) isErrorEvent(name []byte) bool {
+	for _, e := range f.errorEvents {
+		if string(name) == e {
+			return true
+		}
+	}
+	return false
+}
+
+// finishDirect maps families whose input count includes cached tokens and
+// whose output count includes reasoning tokens.
+func finishDirect(v *values, r *usage.Record) {
 	r.Prompt = v.counts[PromptTokens]
 	r.Completion = v.counts[CompletionTokens]
 	r.Total = v.counts[TotalTokens]
-	if !r.Total.Set && r.Prompt.Set && r.Completion.Set {
-		r.Total.Put(r.Prompt.N + r.Completion.N)
-	}
 	r.CachedInput = v.counts[CachedTokens]
+	r.CacheCreation = v.counts[CacheCreationTokens]
 	r.Reasoning = v.counts[ReasoningTokens]
-	r.ResponseModel = v.model
+}
+
+// sum adds the counts that were reported; it is unset if none was.
+func sum(cs ...usage.Count) usage.Count {
+	var out usage.Count
+	for _, c := range cs {
+		if c.Set {
+			out.Put(out.N + c.N)
+		}
+	}
+	return out
 }

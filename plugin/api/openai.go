@@ -1,19 +1,67 @@
 package api
 
-// OpenAI is every OpenAI-compatible endpoint: Chat Completions, Completions
-// and Embeddings, as served by OpenAI, DashScope compatible-mode, vLLM and
-// others. Streams repeat the chunk shape; usage comes in one chunk, or
-// cumulatively in several, and "usage": null elsewhere.
-var OpenAI = newFamily("openai",
-	map[string]Field{
-		"model": RequestModel,
+import "strings"
+
+// openAIResponse holds the usage paths of Chat Completions, Completions and
+// Embeddings chunks and bodies, with the variants of compatible servers.
+var openAIResponse = map[string]Field{
+	"model":                   ResponseModel,
+	"usage.prompt_tokens":     PromptTokens,
+	"usage.completion_tokens": CompletionTokens,
+	"usage.total_tokens":      TotalTokens,
+	"usage.prompt_tokens_details.cached_tokens":        CachedTokens,
+	"usage.completion_tokens_details.reasoning_tokens": ReasoningTokens,
+	"usage.prompt_cache_hit_tokens":                    CachedTokens,    // DeepSeek
+	"usage.reasoning_tokens":                           ReasoningTokens, // SGLang
+	// Moonshot puts the final usage inside the choice.
+	"choices.[].usage.prompt_tokens":     PromptTokens,
+	"choices.[].usage.completion_tokens": CompletionTokens,
+	"choices.[].usage.total_tokens":      TotalTokens,
+	"error":                              ErrorBody,
+}
+
+// OpenAI is every OpenAI-compatible endpoint: OpenAI, DashScope
+// compatible-mode, vLLM, SGLang, DeepSeek, Moonshot, Ollama /v1. Streams
+// repeat the chunk shape; usage comes once, or cumulatively, so the last
+// value wins.
+var OpenAI = register(&Family{
+	Name:     "openai",
+	request:  tree(requestModel),
+	response: tree(openAIResponse),
+})
+
+// AzureOpenAI is OpenAI behind /openai/deployments/{deployment}/...; the
+// deployment stands for the model when the body names none.
+var AzureOpenAI = register(&Family{
+	Name:     "azure_openai",
+	request:  tree(requestModel),
+	response: tree(openAIResponse),
+	modelFromPath: func(path string) string {
+		rest := strings.TrimPrefix(path, "/openai/deployments/")
+		dep, _, _ := strings.Cut(rest, "/")
+		return dep
 	},
-	map[string]Field{
-		"model":                   ResponseModel,
-		"usage.prompt_tokens":     PromptTokens,
-		"usage.completion_tokens": CompletionTokens,
-		"usage.total_tokens":      TotalTokens,
-		"usage.prompt_tokens_details.cached_tokens":        CachedTokens,
-		"usage.completion_tokens_details.reasoning_tokens": ReasoningTokens,
-		"error": ErrorBody,
-	})
+})
+
+// OpenAIResponses is the Responses API: usage at the top of a JSON body, or
+// in the response object of response.completed, .incomplete and .failed.
+var OpenAIResponses = register(&Family{
+	Name:    "openai_responses",
+	request: tree(requestModel),
+	response: tree(map[string]Field{
+		"model":               ResponseModel,
+		"usage.input_tokens":  PromptTokens,
+		"usage.output_tokens": CompletionTokens,
+		"usage.total_tokens":  TotalTokens,
+		"usage.input_tokens_details.cached_tokens":     CachedTokens,
+		"usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
+		"response.model":                                        ResponseModel,
+		"response.usage.input_tokens":                           PromptTokens,
+		"response.usage.output_tokens":                          CompletionTokens,
+		"response.usage.total_tokens":                           TotalTokens,
+		"response.usage.input_tokens_details.cached_tokens":     CachedTokens,
+		"response.usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
+		"response.error":                                        ErrorBody,
+	}),
+	errorEvents: []string{"error", "response.failed"},
+})

@@ -3,7 +3,9 @@ package api
 import (
 	"strings"
 
+	"github.com/llmproxy/llmproxy/plugin/eventstream"
 	"github.com/llmproxy/llmproxy/plugin/jsonscan"
+	"github.com/llmproxy/llmproxy/plugin/ndjson"
 	"github.com/llmproxy/llmproxy/plugin/sse"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
@@ -13,24 +15,23 @@ type Format uint8
 
 // Response body formats.
 const (
-	FormatNone Format = iota // unreadable: unknown type or encoding
-	FormatJSON
+	FormatNone Format = iota // unreadable: unknown type
+	FormatJSON               // one document, or Gemini's streamed array
 	FormatSSE
+	FormatNDJSON
+	FormatEventStream
 )
 
-// FormatOf picks the framing from the response headers.
-func FormatOf(contentType, contentEncoding string) Format {
-	if e := strings.TrimSpace(contentEncoding); e != "" && !strings.EqualFold(e, "identity") {
-		return FormatNone
-	}
-	mt := contentType
-	if i := strings.IndexByte(mt, ';'); i >= 0 {
-		mt = mt[:i]
-	}
-	mt = strings.ToLower(strings.TrimSpace(mt))
-	switch {
+// FormatOf picks the framing from the response Content-Type.
+func FormatOf(contentType string) Format {
+	mt, _, _ := strings.Cut(contentType, ";")
+	switch mt = strings.ToLower(strings.TrimSpace(mt)); {
 	case mt == "text/event-stream":
 		return FormatSSE
+	case mt == "application/x-ndjson", mt == "application/jsonl", mt == "application/json-seq":
+		return FormatNDJSON
+	case mt == "application/vnd.amazon.eventstream":
+		return FormatEventStream
 	case mt == "application/json", strings.HasSuffix(mt, "+json"), mt == "":
 		return FormatJSON
 	}
@@ -38,34 +39,63 @@ func FormatOf(contentType, contentEncoding string) Format {
 }
 
 // Response reads the usage of a response body as it streams by. Memory does
-// not depend on the body: JSON is scanned, never held, and SSE events are
-// scanned piece by piece as their data arrives.
+// not depend on the body: JSON is scanned, never held, and each event or
+// line is scanned piece by piece as its data arrives.
 type Response struct {
 	fam    *Family
 	format Format
 	status int
 	scan   jsonscan.Scanner
-	frame  sse.Framer
+	sink   jsonscan.Sink
 	v      values
+
+	sse    sse.Framer
+	lines  ndjson.Framer
+	events eventstream.Decoder
+	chunk  chunkSink
 
 	inEvent  bool
 	dataLen  int
 	head     [6]byte // start of an event's data, to tell "[DONE]" from JSON
-	badDocs  int     // JSON documents that did not parse
+	badDocs  int     // documents or messages that did not parse
 	errEvent bool
 	sawBody  bool
+	unread   string // why the body could not be read, if it could not
 }
 
 // Start begins reading a response; status is the HTTP status code.
 func (r *Response) Start(f *Family, format Format, status int) {
 	*r = Response{fam: f, format: format, status: status}
+	r.sink = &r.v
+	r.chunk.v = &r.v
 	if format == FormatJSON {
-		r.scan.Reset(f.response, &r.v)
+		r.scan.Reset(f.response, r.sink)
 	}
+	if format == FormatNone {
+		r.unread = "unsupported content type"
+	}
+}
+
+// Unreadable marks the body as one the plugin cannot read, such as an
+// encoding it cannot decode.
+func (r *Response) Unreadable(why string) {
+	r.format, r.unread = FormatNone, why
 }
 
 // Readable reports whether the body is worth reading.
 func (r *Response) Readable() bool { return r.format != FormatNone }
+
+// Header takes token counts some APIs send as response headers.
+func (r *Response) Header(get func(name string) (string, bool)) {
+	if r.fam != Bedrock {
+		return
+	}
+	for _, h := range bedrockHeaders {
+		if v, ok := get(h.Name); ok {
+			r.v.Value(int(h.Field), jsonscan.Number, []byte(v))
+		}
+	}
+}
 
 // Feed reads the next body chunk.
 func (r *Response) Feed(p []byte) {
@@ -77,50 +107,27 @@ func (r *Response) Feed(p []byte) {
 	case FormatJSON:
 		r.scan.Feed(p)
 	case FormatSSE:
-		r.frame.Feed(p, r)
-	}
-}
-
-// EventType implements sse.Handler.
-func (r *Response) EventType(name []byte) {
-	if string(name) == "error" {
-		r.errEvent = true
-	}
-}
-
-// Data implements sse.Handler.
-func (r *Response) Data(p []byte) {
-	if !r.inEvent {
-		r.inEvent, r.dataLen = true, 0
-		r.scan.Reset(r.fam.response, &r.v)
-	}
-	if r.dataLen < len(r.head) {
-		copy(r.head[r.dataLen:], p)
-	}
-	r.dataLen += len(p)
-	r.scan.Feed(p)
-}
-
-// Dispatch implements sse.Handler.
-func (r *Response) Dispatch() {
-	if !r.inEvent {
-		return
-	}
-	r.inEvent = false
-	if r.dataLen == len(r.head) && string(r.head[:]) == "[DONE]" {
-		return
-	}
-	r.scan.Finish()
-	if r.scan.Err() != "" || !r.scan.Done() {
-		r.badDocs++
+		r.sse.Feed(p, r)
+	case FormatNDJSON:
+		r.lines.Feed(p, r)
+	case FormatEventStream:
+		r.events.Feed(p, eventHandler{r})
 	}
 }
 
 // Finish completes the record. complete is false when the stream ended
 // without its end (a reset or a truncated body).
 func (r *Response) Finish(rec *usage.Record, complete bool) {
-	finish(&r.v, rec)
-	rec.Stream = r.format == FormatSSE
+	if complete && r.format == FormatNDJSON {
+		r.lines.Close(r)
+	}
+	r.fam.finish(&r.v, rec)
+	if !rec.Total.Set && rec.Prompt.Set && rec.Completion.Set {
+		rec.Total.Put(rec.Prompt.N + rec.Completion.N)
+	}
+	rec.ResponseModel = r.v.model
+	rec.Stream = r.format == FormatSSE || r.format == FormatNDJSON || r.format == FormatEventStream ||
+		r.format == FormatJSON && r.scan.TopLevelArray()
 	switch {
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
@@ -134,9 +141,12 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 }
 
 func (r *Response) unparsed() bool {
-	if r.format == FormatJSON {
+	switch r.format {
+	case FormatJSON:
 		r.scan.Finish()
 		return !r.sawBody || r.scan.Err() != "" || !r.scan.Done()
+	case FormatEventStream:
+		return r.events.Err() != "" || r.badDocs > 0
 	}
 	return r.badDocs > 0
 }
@@ -144,12 +154,14 @@ func (r *Response) unparsed() bool {
 // Why says in a few words what stopped the reading, for the log line.
 func (r *Response) Why() string {
 	switch {
-	case r.format == FormatNone:
-		return "unsupported content type or encoding"
+	case r.unread != "":
+		return r.unread
 	case r.format == FormatJSON && r.scan.Err() != "":
 		return "malformed JSON: " + r.scan.Err()
+	case r.format == FormatEventStream && r.events.Err() != "":
+		return "broken event stream: " + r.events.Err()
 	case r.badDocs > 0:
 		return "malformed stream events"
 	}
-	return ""
+	return "the stream ended early"
 }

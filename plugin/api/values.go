@@ -12,6 +12,7 @@ type values struct {
 	counts  [numFields]usage.Count
 	model   string
 	errBody bool
+	done    bool
 	invalid int // numbers that were negative, fractional or too large
 }
 
@@ -25,9 +26,14 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 			v.model = string(raw)
 		}
 	case ErrorBody:
+		// Responses streams send "error": null in every event; Ollama and
+		// OpenAI-compatible servers send an error object or string.
 		if kind != jsonscan.Null {
 			v.errBody = true
 		}
+	case Done:
+		v.done = v.done || kind == jsonscan.True
+	case InvokeChunk:
 	default:
 		if kind != jsonscan.Number {
 			return

@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+
+	"github.com/llmproxy/llmproxy/plugin/api"
 )
 
 // Config is the plugin configuration. Every field is optional.
@@ -20,6 +23,12 @@ type Config struct {
 	MaxTagLength int `json:"max_tag_length"`
 	// MaxValueLength caps each filter-state value, in bytes.
 	MaxValueLength int `json:"max_value_length"`
+	// Paths maps further request paths to an API family, for self-hosted
+	// gateways; a path ending in '*' is a prefix.
+	Paths map[string]string `json:"paths"`
+	// KeepAcceptEncoding leaves the client's Accept-Encoding alone instead
+	// of narrowing it to the encodings the plugin can read.
+	KeepAcceptEncoding bool `json:"keep_accept_encoding"`
 }
 
 // Defaults are used for absent fields and for an empty configuration.
@@ -60,7 +69,24 @@ func Parse(raw []byte) (Config, error) {
 			return Config{}, fmt.Errorf("configuration field %q: %d is out of range [%d, %d]", l.name, *l.val, l.min, l.max)
 		}
 	}
+	for path, fam := range c.Paths {
+		if !strings.HasPrefix(path, "/") {
+			return Config{}, fmt.Errorf("configuration field %q: path %q must start with '/'", "paths", path)
+		}
+		if api.Families[fam] == nil {
+			return Config{}, fmt.Errorf("configuration field %q: unknown API family %q for %s (known: %s)", "paths", fam, path, familyNames())
+		}
+	}
 	return c, nil
+}
+
+func familyNames() string {
+	names := make([]string, 0, len(api.Families))
+	for n := range api.Families {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 func explain(err error) error {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -27,6 +28,11 @@ func TestParse(t *testing.T) {
 		{name: "zero limit", config: `{"max_model_labels": 0}`, expectErr: `"max_model_labels": 0 is out of range`},
 		{name: "too large", config: `{"max_value_length": 100000}`, expectErr: `"max_value_length": 100000 is out of range`},
 		{name: "trailing data", config: `{} {}`, expectErr: "trailing data"},
+		{name: "paths", config: `{"paths": {"/gw/chat": "openai", "/gw/claude/*": "anthropic"}, "keep_accept_encoding": true}`,
+			want: Config{MaxModelLabels: 100, MaxTagLength: 128, MaxValueLength: 256,
+				Paths: map[string]string{"/gw/chat": "openai", "/gw/claude/*": "anthropic"}, KeepAcceptEncoding: true}},
+		{name: "unknown family", config: `{"paths": {"/gw": "openia"}}`, expectErr: `"paths": unknown API family "openia"`},
+		{name: "relative path", config: `{"paths": {"gw": "openai"}}`, expectErr: `"paths": path "gw" must start with '/'`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -40,7 +46,7 @@ func TestParse(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %+v, want %+v", got, tc.want)
 			}
 		})

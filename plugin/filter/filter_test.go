@@ -5,6 +5,7 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"math/rand"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -21,7 +22,9 @@ type fakeHost struct {
 	state     map[string]string
 	names     []string
 	counts    map[string]uint64
+	samples   []string
 	logs      []string
+	clock     int64
 }
 
 func newFakeHost(props map[string]string) *fakeHost {
@@ -62,13 +65,31 @@ func (f *fakeHost) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	}
 	return nil
 }
-func (f *fakeHost) DefineCounter(name string) (uint32, error) {
+func (f *fakeHost) SetHeader(m proxy.HeaderMap, name, value string) error {
+	for i, kv := range f.req {
+		if kv[0] == name {
+			f.req[i][1] = value
+		}
+	}
+	return nil
+}
+func (f *fakeHost) DefineMetric(kind proxy.MetricKind, name string) (uint32, error) {
 	f.names = append(f.names, name)
 	return uint32(len(f.names) - 1), nil
 }
 func (f *fakeHost) AddCounter(id uint32, delta uint64) error {
 	f.counts[f.names[id]] += delta
 	return nil
+}
+func (f *fakeHost) RecordHistogram(id uint32, v uint64) error {
+	f.samples = append(f.samples, f.names[id]+"="+strconv.FormatUint(v, 10))
+	return nil
+}
+
+// Now advances 7 ms a call, so durations are exact.
+func (f *fakeHost) Now() int64 {
+	f.clock += 7e6
+	return f.clock
 }
 
 var sleepNode = map[string]string{
@@ -114,6 +135,9 @@ func wantRecord(e fixture.Expect) usage.Record {
 	put(&r.Prompt, e.PromptTokens)
 	put(&r.Completion, e.CompletionTokens)
 	put(&r.Total, e.TotalTokens)
+	put(&r.CachedInput, e.CachedTokens)
+	put(&r.CacheCreation, e.CacheCreationTokens)
+	put(&r.Reasoning, e.ReasoningTokens)
 	for _, o := range []usage.Outcome{usage.Reported, usage.Missing, usage.Unreadable, usage.Error} {
 		if o.String() == e.Outcome {
 			r.Outcome = o
@@ -125,7 +149,8 @@ func wantRecord(e fixture.Expect) usage.Record {
 // core is the part of the record the fixtures state.
 func core(r usage.Record) usage.Record {
 	return usage.Record{API: r.API, Stream: r.Stream, RequestModel: r.RequestModel, ResponseModel: r.ResponseModel,
-		Prompt: r.Prompt, Completion: r.Completion, Total: r.Total, Outcome: r.Outcome}
+		Prompt: r.Prompt, Completion: r.Completion, Total: r.Total, CachedInput: r.CachedInput,
+		CacheCreation: r.CacheCreation, Reasoning: r.Reasoning, Outcome: r.Outcome}
 }
 
 func TestFixtures(t *testing.T) {
@@ -145,8 +170,13 @@ func TestFixtures(t *testing.T) {
 			if want := wantRecord(c.Expect); core(got) != want {
 				t.Fatalf("record\n got %+v\nwant %+v", core(got), want)
 			}
-			if want := c.Expect.FilterState(); !reflect.DeepEqual(h.state, want) {
+			if want := c.Expect.FilterState(); !reflect.DeepEqual(fixture.WithoutTTFT(h.state), want) {
 				t.Fatalf("filter state\n got %v\nwant %v", h.state, want)
+			}
+			// The fake clock ticks 7 ms a call: request headers, first
+			// response byte, end.
+			if ttft := h.state[fixture.StateTTFT]; ttft != "7" || got.Duration.N != 14 {
+				t.Fatalf("ttft %q, duration %v", ttft, got.Duration)
 			}
 			rng := rand.New(rand.NewSource(int64(len(c.ResponseBody))))
 			for i := 0; i < splits; i++ {
@@ -184,14 +214,32 @@ func TestSeedCounters(t *testing.T) {
 	replay(t, p, h, seed, []int{7}, []int{100, 200})
 	tags := "|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default|llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo"
 	want := map[string]uint64{
-		"asm_llm_proxy_prompt_tokens" + tags:     22,
-		"asm_llm_proxy_completion_tokens" + tags: 180,
+		"asm_llm_proxy_prompt_tokens" + tags:                            22,
+		"asm_llm_proxy_completion_tokens" + tags:                        180,
+		"llmproxy_requests_total" + tags + "|llmproxy_outcome=reported": 2,
 	}
 	if !reflect.DeepEqual(h.counts, want) {
 		t.Fatalf("counters\n got %v\nwant %v", h.counts, want)
 	}
-	if len(h.names) != 2 {
-		t.Fatalf("counters defined %d times, want once per tag set: %v", len(h.names), h.names)
+	// Each series defined once; the reported zero of cached tokens defines
+	// its series without an increment (Envoy refuses zero increments).
+	wantNames := []string{
+		"llmproxy_requests_total" + tags + "|llmproxy_outcome=reported",
+		"asm_llm_proxy_prompt_tokens" + tags,
+		"asm_llm_proxy_completion_tokens" + tags,
+		"llmproxy_cached_tokens_total" + tags,
+		"llmproxy_time_to_first_token_milliseconds" + tags,
+		"llmproxy_request_duration_milliseconds" + tags,
+	}
+	if !reflect.DeepEqual(h.names, wantNames) {
+		t.Fatalf("defined\n got %q\nwant %q", h.names, wantNames)
+	}
+	wantSamples := []string{
+		"llmproxy_time_to_first_token_milliseconds" + tags + "=7",
+		"llmproxy_request_duration_milliseconds" + tags + "=14",
+	}
+	if wantSamples = append(wantSamples, wantSamples...); !reflect.DeepEqual(h.samples, wantSamples) {
+		t.Fatalf("samples\n got %q\nwant %q", h.samples, wantSamples)
 	}
 }
 

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"github.com/llmproxy/llmproxy/plugin/api"
 	"github.com/llmproxy/llmproxy/plugin/config"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
@@ -16,22 +17,10 @@ type Plugin struct {
 	workload  string
 	namespace string
 
-	counters map[publish.Tags]*counterIDs
-	models   map[string]struct{}
+	metrics map[series]uint32
+	paths   map[string]*api.Family
+	models  map[string]struct{}
 }
-
-// Counters of one tag set, indexed like counterNames.
-type counterIDs struct {
-	id      [2]uint32
-	defined [2]bool
-}
-
-const (
-	promptCounter = iota
-	completionCounter
-)
-
-var counterNames = [2]string{publish.MetricPromptTokens, publish.MetricCompletionTokens}
 
 // OtherModel is the model label used once MaxModelLabels distinct models
 // have been seen.
@@ -40,9 +29,9 @@ const OtherModel = "other"
 // NewPlugin returns a plugin with the default configuration.
 func NewPlugin() *Plugin {
 	return &Plugin{
-		cfg:      config.Defaults,
-		counters: map[publish.Tags]*counterIDs{},
-		models:   map[string]struct{}{},
+		cfg:     config.Defaults,
+		metrics: map[series]uint32{},
+		models:  map[string]struct{}{},
 	}
 }
 
@@ -55,6 +44,10 @@ func (p *Plugin) Configure(h proxy.Host, raw []byte) error {
 		return err
 	}
 	p.cfg = c
+	p.paths = map[string]*api.Family{}
+	for path, name := range c.Paths {
+		p.paths[path] = api.Families[name]
+	}
 	return nil
 }
 
@@ -107,24 +100,48 @@ func (p *Plugin) modelLabel(model string) string {
 	return model
 }
 
-// addCounter adds to one counter of a tag set, defining it the first time
-// it has something to count: a call that reports no completion tokens
-// leaves no zero-valued completion series behind.
-func (p *Plugin) addCounter(h proxy.Host, metric int, t publish.Tags, delta uint64) {
-	ids := p.counters[t]
-	if ids == nil {
-		ids = new(counterIDs)
-		p.counters[t] = ids
-	}
-	if !ids.defined[metric] {
-		id, err := h.DefineCounter(publish.StatName(counterNames[metric], t))
-		if err != nil {
-			h.Log(proxy.Warn, "llmproxy: cannot define counter "+counterNames[metric]+": "+err.Error())
-			return
+// series is one metric with one tag set.
+type series struct {
+	metric  string
+	tags    publish.Tags
+	outcome string // requests only
+}
+
+// add increments a counter series, defining it the first time it has
+// something to count: a call that reports no completion tokens leaves no
+// zero-valued completion series behind.
+func (p *Plugin) add(h proxy.Host, s series, delta uint64) {
+	// Envoy rejects a zero increment; a reported zero still defines the
+	// series, at zero.
+	if id, ok := p.define(h, proxy.Counter, s); ok && delta > 0 {
+		if err := h.AddCounter(id, delta); err != nil {
+			h.Log(proxy.Debug, "llmproxy: cannot increment "+s.metric+": "+err.Error())
 		}
-		ids.id[metric], ids.defined[metric] = id, true
 	}
-	if err := h.AddCounter(ids.id[metric], delta); err != nil {
-		h.Log(proxy.Debug, "llmproxy: cannot increment counter: "+err.Error())
+}
+
+// record adds a sample to a histogram series.
+func (p *Plugin) record(h proxy.Host, s series, v uint64) {
+	if id, ok := p.define(h, proxy.Histogram, s); ok {
+		if err := h.RecordHistogram(id, v); err != nil {
+			h.Log(proxy.Debug, "llmproxy: cannot record "+s.metric+": "+err.Error())
+		}
 	}
+}
+
+func (p *Plugin) define(h proxy.Host, kind proxy.MetricKind, s series) (uint32, bool) {
+	if id, ok := p.metrics[s]; ok {
+		return id, true
+	}
+	name := publish.StatName(s.metric, s.tags)
+	if s.outcome != "" {
+		name = publish.RequestsStatName(s.tags, s.outcome)
+	}
+	id, err := h.DefineMetric(kind, name)
+	if err != nil {
+		h.Log(proxy.Warn, "llmproxy: cannot define "+s.metric+": "+err.Error())
+		return 0, false
+	}
+	p.metrics[s] = id
+	return id, true
 }

@@ -2,12 +2,12 @@ package filter
 
 import (
 	"fmt"
-	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"strconv"
 	"strings"
 
 	"github.com/llmproxy/llmproxy/plugin/api"
-	"github.com/llmproxy/llmproxy/plugin/publish"
+	"github.com/llmproxy/llmproxy/plugin/decode"
+	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
@@ -20,23 +20,26 @@ type Stream struct {
 
 // call is what an LLM call needs; its size does not depend on the bodies.
 type call struct {
+	fam                     *api.Family
 	method, path, authority string
+	start, firstByte        int64 // proxy clock, ns
 
 	req       api.Request
 	resp      api.Response
+	body      decode.Decoder
 	rec       usage.Record
 	published string // request model already in filter state
 	finished  bool
 }
 
-// OnRequestHeaders implements the request-headers callback.
+// OnRequestHeaders implements proxy.HTTP.
 func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	defer s.recover(h, "request headers")
 	if m, _ := h.Header(proxy.RequestHeaders, ":method"); m != "POST" {
 		return proxy.Continue
 	}
 	path, _ := h.Header(proxy.RequestHeaders, ":path")
-	fam := api.Detect(path)
+	fam := api.Detect(path, s.p.paths)
 	if fam == nil {
 		return proxy.Continue
 	}
@@ -45,12 +48,32 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	}
 	// request.* attributes and the request headers are gone after this
 	// callback, so keep what is needed later.
-	c := &call{method: "POST", path: path}
+	c := &call{fam: fam, method: "POST", path: path, start: h.Now()}
 	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
 	c.rec.API = fam.Name
 	c.req.Start(fam)
 	s.call = c
+	if m := fam.ModelFromPath(path); m != "" {
+		s.publishModel(h, m)
+	}
+	if !s.p.cfg.KeepAcceptEncoding {
+		narrowAcceptEncoding(h)
+	}
 	return proxy.Continue
+}
+
+// narrowAcceptEncoding keeps the client from being sent an encoding the
+// plugin cannot read (SDKs ask for br and zstd by default).
+func narrowAcceptEncoding(h proxy.Host) {
+	ae, ok := h.Header(proxy.RequestHeaders, "accept-encoding")
+	if !ok {
+		return
+	}
+	if narrowed := decode.NarrowAccept(ae); narrowed != ae {
+		if err := h.SetHeader(proxy.RequestHeaders, "accept-encoding", narrowed); err != nil {
+			h.Log(proxy.Debug, "llmproxy: cannot narrow accept-encoding: "+err.Error())
+		}
+	}
 }
 
 // maybeJSON accepts the content types clients send JSON bodies with: curl's
@@ -65,7 +88,7 @@ func maybeJSON(ct string) bool {
 	return true
 }
 
-// OnRequestBody implements the request-body callback.
+// OnRequestBody implements proxy.HTTP.
 func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.Action {
 	defer s.recover(h, "request body")
 	c := s.call
@@ -75,9 +98,8 @@ func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.A
 	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
-	if m := c.req.Model(); m != c.published {
-		c.published = m
-		s.setState(h, publish.KeyRequestModel, m)
+	if m := c.req.Model(); m != "" && m != c.published {
+		s.publishModel(h, m)
 	}
 	if endOfStream && c.published == "" && c.req.Err() != "" {
 		h.Log(proxy.Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
@@ -85,7 +107,7 @@ func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.A
 	return proxy.Continue
 }
 
-// OnResponseHeaders implements the response-headers callback.
+// OnResponseHeaders implements proxy.HTTP.
 func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	defer s.recover(h, "response headers")
 	c := s.call
@@ -95,24 +117,35 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 	st, _ := h.Header(proxy.ResponseHeaders, ":status")
 	status, _ := strconv.Atoi(st)
 	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
+	c.resp.Start(c.fam, api.FormatOf(ct), status)
 	ce, _ := h.Header(proxy.ResponseHeaders, "content-encoding")
-	c.resp.Start(c.req.Family(), api.FormatOf(ct, ce), status)
+	if !c.body.Start(ce) {
+		c.resp.Unreadable("unsupported content-encoding " + strconv.Quote(ce))
+	}
+	c.resp.Header(func(name string) (string, bool) { return h.Header(proxy.ResponseHeaders, name) })
 	if endOfStream {
 		s.finish(h, true)
 	}
 	return proxy.Continue
 }
 
-// OnResponseBody implements the response-body callback.
+// OnResponseBody implements proxy.HTTP.
 func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.Action {
 	defer s.recover(h, "response body")
 	c := s.call
 	if c == nil || c.finished {
 		return proxy.Continue
 	}
+	if size > 0 && c.firstByte == 0 {
+		c.firstByte = h.Now()
+	}
 	if size > 0 && c.resp.Readable() {
-		if err := h.ReadBody(proxy.ResponseBody, size, c.resp.Feed); err != nil {
+		err := h.ReadBody(proxy.ResponseBody, size, func(p []byte) { c.body.Feed(p, c.resp.Feed) })
+		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
+		}
+		if err := c.body.Err(); err != "" {
+			c.resp.Unreadable("cannot decode the body: " + err)
 		}
 	}
 	if endOfStream {
@@ -121,61 +154,12 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 	return proxy.Continue
 }
 
-// OnLog implements the access-log callback: a stream that never reached
-// its end (a reset, or no response at all) is published here.
+// OnLog implements proxy.HTTP: a stream that never reached its end (a
+// reset, or no response at all) is published here.
 func (s *Stream) OnLog(h proxy.Host) {
 	defer s.recover(h, "log")
 	if s.call != nil && !s.call.finished {
 		s.finish(h, false)
-	}
-}
-
-// finish publishes the call once, before the access log and Istio's stats
-// filter read the filter state.
-func (s *Stream) finish(h proxy.Host, complete bool) {
-	c := s.call
-	c.finished = true
-	c.resp.Finish(&c.rec, complete)
-	c.rec.RequestModel = c.published
-	if c.rec.Prompt.Set {
-		s.setState(h, publish.KeyPromptTokens, publish.Tokens(c.rec.Prompt.N))
-	}
-	if c.rec.Completion.Set {
-		s.setState(h, publish.KeyCompletionTokens, publish.Tokens(c.rec.Completion.N))
-	}
-	if c.rec.Outcome == usage.Unreadable {
-		h.Log(proxy.Info, "llmproxy: usage of "+c.method+" "+c.path+" is unreadable: "+c.resp.Why())
-	}
-	if c.rec.HasTokens() {
-		s.count(h)
-	}
-}
-
-func (s *Stream) count(h proxy.Host) {
-	c, p := s.call, s.p
-	model := c.rec.RequestModel
-	if model == "" {
-		model = c.rec.ResponseModel
-	}
-	workload, namespace := p.source(h)
-	max := p.cfg.MaxTagLength
-	tags := publish.Tags{
-		SourceWorkload:     publish.CleanTag(workload, max),
-		SourceNamespace:    publish.CleanTag(namespace, max),
-		DestinationService: publish.CleanTag(publish.DestinationService(clusterName(h), c.authority), max),
-		Model:              p.modelLabel(publish.CleanTag(model, max)),
-	}
-	if c.rec.Prompt.Set {
-		p.addCounter(h, promptCounter, tags, c.rec.Prompt.N)
-	}
-	if c.rec.Completion.Set {
-		p.addCounter(h, completionCounter, tags, c.rec.Completion.N)
-	}
-}
-
-func (s *Stream) setState(h proxy.Host, key, value string) {
-	if err := h.SetFilterState(key, publish.CleanValue(value, s.p.cfg.MaxValueLength)); err != nil {
-		h.Log(proxy.Debug, "llmproxy: cannot set filter state "+key+": "+err.Error())
 	}
 }
 

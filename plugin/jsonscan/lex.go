@@ -20,6 +20,9 @@ func init() {
 
 // scanString consumes string bytes from p[i:] and returns the next index.
 func (s *Scanner) scanString(p []byte, i int) int {
+	if s.stream {
+		return s.streamString(p, i)
+	}
 	j := i
 	if s.esc && j < len(p) { // the escaped byte came in this chunk
 		s.esc = false
@@ -46,6 +49,40 @@ func (s *Scanner) scanString(p []byte, i int) int {
 		s.endString()
 		return j + 1
 	}
+}
+
+// streamString passes a streamed string on as it arrives.
+func (s *Scanner) streamString(p []byte, i int) int {
+	j := i
+	if s.esc && j < len(p) {
+		s.esc = false
+		j++
+	}
+	for j < len(p) {
+		if p[j] == '\\' {
+			j += 2
+			continue
+		}
+		if p[j] == '"' {
+			break
+		}
+		j++
+	}
+	if j > len(p) { // a backslash ended the chunk
+		j = len(p)
+		s.esc = true
+	}
+	sink := s.sink.(PieceSink)
+	if j > i {
+		sink.Piece(s.pending.Slot, p[i:j])
+	}
+	if j == len(p) {
+		return j
+	}
+	s.stream = false
+	sink.Value(s.pending.Slot, String, nil)
+	s.valueDone()
+	return j + 1
 }
 
 func (s *Scanner) endString() {

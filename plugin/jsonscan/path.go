@@ -13,19 +13,25 @@ type Node struct {
 	next  []*Node
 	items *Node // elements of an array, whatever their index
 	Slot  int
+	// streamed string values go to a PieceSink whole, piece by piece.
+	streamed bool
 }
 
 // NewTree builds the tree for a set of paths. A path is a list of object
 // keys separated by '.', where the element "[]" stands for any array element:
 // "usage.prompt_tokens", "choices.[].usage.total_tokens", "[].usageMetadata".
+// A path ending in '*' marks a string whose value is passed on whole, in
+// pieces, to a PieceSink instead of being cut to MaxValue.
 func NewTree(paths map[string]int) *Node {
 	root := &Node{}
 	for p, slot := range paths {
+		streamed := strings.HasSuffix(p, "*")
+		p = strings.TrimSuffix(p, "*")
 		n := root
 		for _, el := range strings.Split(p, ".") {
 			n = n.child(el)
 		}
-		n.Slot = slot
+		n.Slot, n.streamed = slot, streamed
 	}
 	return root
 }

@@ -31,6 +31,13 @@ type Sink interface {
 	Value(slot int, kind Kind, v []byte)
 }
 
+// PieceSink receives streamed strings: their raw bytes, escapes left as
+// they are, piece by piece; Value(slot, String, nil) ends the string.
+type PieceSink interface {
+	Sink
+	Piece(slot int, p []byte)
+}
+
 type state uint8
 
 const (
@@ -66,6 +73,7 @@ type Scanner struct {
 	// current string or literal
 	isKey   bool
 	capture bool
+	stream  bool
 	esc     bool
 	kind    Kind
 	n       int
@@ -76,8 +84,9 @@ type Scanner struct {
 	skipDepth int
 	skipStr   bool
 
-	off int64
-	err string
+	off      int64
+	err      string
+	topArray bool
 }
 
 // Reset prepares the scanner for a new document.
@@ -87,6 +96,10 @@ func (s *Scanner) Reset(tree *Node, sink Sink) {
 
 // Done reports whether a whole top-level value has been read.
 func (s *Scanner) Done() bool { return s.state == stDone }
+
+// TopLevelArray reports whether the document is an array, as Gemini's
+// streamed responses are.
+func (s *Scanner) TopLevelArray() bool { return s.topArray }
 
 // Started reports whether any non-space byte has been read.
 func (s *Scanner) Started() bool { return s.state != stValue || s.depth > 0 }
@@ -198,11 +211,19 @@ func (s *Scanner) beginValue(c byte, at int) {
 		if report {
 			s.sink.Value(node.Slot, kind, nil)
 		}
+		if s.depth == 0 && c == '[' {
+			s.topArray = true
+		}
 		s.stack[s.depth] = frame{node: node, array: c == '['}
 		s.depth++
 		s.state = st
 	case '"':
 		s.isKey, s.capture, s.esc, s.n, s.over = false, report, false, 0, false
+		if report && node.streamed {
+			if _, ok := s.sink.(PieceSink); ok {
+				s.capture, s.stream = false, true
+			}
+		}
 		s.kind = String
 		s.state = stString
 	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n':

@@ -16,9 +16,24 @@ type Host interface {
 	// ReadBody hands the current body chunk to fn, possibly in several
 	// pieces, without asking the proxy to buffer anything.
 	ReadBody(b Body, size int, fn func([]byte)) error
-	DefineCounter(name string) (uint32, error)
+	// SetHeader replaces a request header; only during the request-headers
+	// callback.
+	SetHeader(m HeaderMap, name, value string) error
+	DefineMetric(kind MetricKind, name string) (uint32, error)
 	AddCounter(id uint32, delta uint64) error
+	RecordHistogram(id uint32, value uint64) error
+	// Now is the proxy's wall clock in nanoseconds.
+	Now() int64
 }
+
+// MetricKind is a metric type, numbered as in the proxy-wasm ABI.
+type MetricKind uint32
+
+// Metric kinds.
+const (
+	Counter   MetricKind = 0
+	Histogram MetricKind = 2
+)
 
 // Level is a log level, numbered as in the proxy-wasm ABI.
 type Level uint32

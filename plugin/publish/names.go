@@ -14,6 +14,20 @@ const (
 	KeyCompletionTokens = "asm.llmproxy.request_completion_tokens"
 )
 
+// Filter-state keys beyond ASM's. Values are decimal strings, except
+// response_model, api (the API family), stream ("true"/"false") and
+// usage_status (reported, missing, unreadable, error).
+const (
+	KeyTotalTokens     = "asm.llmproxy.request_total_tokens"
+	KeyResponseModel   = "asm.llmproxy.response_model"
+	KeyCachedTokens    = "asm.llmproxy.cached_tokens"
+	KeyReasoningTokens = "asm.llmproxy.reasoning_tokens"
+	KeyAPI             = "asm.llmproxy.api"
+	KeyStream          = "asm.llmproxy.stream"
+	KeyTTFT            = "asm.llmproxy.ttft_ms"
+	KeyUsageStatus     = "asm.llmproxy.usage_status"
+)
+
 // Counter names. Each counter is defined once per tag set with the tags
 // written into its name as "|tag=value" segments; the bootstrap
 // stats_config.stats_tags regexes (see StatsTags) cut them out again as
@@ -26,12 +40,23 @@ const (
 	MetricCompletionTokens = "asm_llm_proxy_completion_tokens"
 )
 
+// Metrics beyond ASM's, tagged like the ASM counters. Requests carry one
+// more tag, the outcome; the histograms are in milliseconds.
+const (
+	MetricRequests        = "llmproxy_requests_total"
+	MetricCachedTokens    = "llmproxy_cached_tokens_total"
+	MetricReasoningTokens = "llmproxy_reasoning_tokens_total"
+	MetricTTFT            = "llmproxy_time_to_first_token_milliseconds"
+	MetricDuration        = "llmproxy_request_duration_milliseconds"
+)
+
 // Tag names, in the order they appear in a stat name.
 const (
 	TagSourceWorkload     = "llmproxy_source_workload"
 	TagSourceNamespace    = "llmproxy_source_workload_namespace"
 	TagDestinationService = "llmproxy_destination_service"
 	TagModel              = "llmproxy_model"
+	TagOutcome            = "llmproxy_outcome" // only on MetricRequests
 )
 
 // StatsTag is one entry of Envoy's stats_config.stats_tags.
@@ -48,6 +73,7 @@ var StatsTags = []StatsTag{
 	{TagSourceNamespace, `(\|llmproxy_source_workload_namespace=([^|]*))`},
 	{TagDestinationService, `(\|llmproxy_destination_service=([^|]*))`},
 	{TagModel, `(\|llmproxy_model=([^|]*))`},
+	{TagOutcome, `(\|llmproxy_outcome=([^|]*))`},
 }
 
 // Unknown stands in for a tag value the proxy could not tell.

@@ -14,9 +14,14 @@ type Tags struct {
 	Model              string
 }
 
-// StatName writes a counter name with its tags as "|tag=value" segments.
+// StatName writes a metric name with its tags as "|tag=value" segments.
 // Values must already be clean (see CleanTag).
-func StatName(metric string, t Tags) string {
+func StatName(metric string, t Tags) string { return statName(metric, t, "") }
+
+// RequestsStatName is MetricRequests' name for one outcome.
+func RequestsStatName(t Tags, outcome string) string { return statName(MetricRequests, t, outcome) }
+
+func statName(metric string, t Tags, outcome string) string {
 	var b strings.Builder
 	b.Grow(len(metric) + 96 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model))
 	b.WriteString(metric)
@@ -30,6 +35,9 @@ func StatName(metric string, t Tags) string {
 		b.WriteString(kv[0])
 		b.WriteByte('=')
 		b.WriteString(kv[1])
+	}
+	if outcome != "" {
+		b.WriteString("|" + TagOutcome + "=" + outcome)
 	}
 	return b.String()
 }

@@ -52,6 +52,11 @@ type Record struct {
 	CacheCreation Count
 	Reasoning     Count
 
+	// Milliseconds from the request headers to the first response-body
+	// byte, and to the end of the response.
+	TimeToFirstByte Count
+	Duration        Count
+
 	Outcome Outcome
 }
 

@@ -5,6 +5,7 @@ package tetrate
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -138,22 +139,42 @@ func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	return nil
 }
 
-// DefineCounter turns the SDK's panic on failure into an error.
-func (host) DefineCounter(name string) (id uint32, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	return uint32(proxywasm.DefineCounterMetric(name)), nil
+func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
+	if m != proxy.RequestHeaders {
+		return proxywasm.ReplaceHttpResponseHeader(name, value)
+	}
+	return proxywasm.ReplaceHttpRequestHeader(name, value)
 }
 
-func (host) AddCounter(id uint32, delta uint64) (err error) {
+// sdkCall turns the SDK's panics on host errors into errors.
+func sdkCall(f func()) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	proxywasm.MetricCounter(id).Increment(delta)
+	f()
 	return nil
 }
+
+func (host) DefineMetric(kind proxy.MetricKind, name string) (id uint32, err error) {
+	err = sdkCall(func() {
+		if kind == proxy.Histogram {
+			id = uint32(proxywasm.DefineHistogramMetric(name))
+		} else {
+			id = uint32(proxywasm.DefineCounterMetric(name))
+		}
+	})
+	return id, err
+}
+
+func (host) AddCounter(id uint32, delta uint64) error {
+	return sdkCall(func() { proxywasm.MetricCounter(id).Increment(delta) })
+}
+
+func (host) RecordHistogram(id uint32, value uint64) error {
+	return sdkCall(func() { proxywasm.MetricHistogram(id).Record(value) })
+}
+
+// Now reads the WASI clock; the SDK has no call for the proxy's.
+func (host) Now() int64 { return time.Now().UnixNano() }

@@ -84,11 +84,16 @@ func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	return nil
 }
 
-const metricCounter = 0
+func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
+	if st := proxyReplaceHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), strPtr(value), uint32(len(value))); st != 0 {
+		return statusErr("replace_header_map_value", st)
+	}
+	return nil
+}
 
-func (host) DefineCounter(name string) (uint32, error) {
+func (host) DefineMetric(kind proxy.MetricKind, name string) (uint32, error) {
 	var id uint32
-	if st := proxyDefineMetric(metricCounter, strPtr(name), uint32(len(name)), unsafe.Pointer(&id)); st != 0 {
+	if st := proxyDefineMetric(uint32(kind), strPtr(name), uint32(len(name)), unsafe.Pointer(&id)); st != 0 {
 		return 0, statusErr("define_metric", st)
 	}
 	return id, nil
@@ -102,4 +107,17 @@ func (host) AddCounter(id uint32, delta uint64) error {
 		return statusErr("increment_metric", st)
 	}
 	return nil
+}
+
+func (host) RecordHistogram(id uint32, value uint64) error {
+	if st := proxyRecordMetric(id, value); st != 0 {
+		return statusErr("record_metric", st)
+	}
+	return nil
+}
+
+func (host) Now() int64 {
+	var ns uint64
+	proxyGetCurrentTimeNanoseconds(unsafe.Pointer(&ns))
+	return int64(ns)
 }

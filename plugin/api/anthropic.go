@@ -1,0 +1,32 @@
+package api
+
+import "github.com/llmproxy/llmproxy/plugin/usage"
+
+// Anthropic is the Messages API. message_start carries the first usage,
+// every message_delta the usage so far; input_tokens excludes the cached
+// tokens, which are counted apart.
+var Anthropic = register(&Family{
+	Name:    "anthropic",
+	request: tree(requestModel),
+	response: tree(map[string]Field{
+		"model":                                     ResponseModel,
+		"usage.input_tokens":                        PromptTokens,
+		"usage.output_tokens":                       CompletionTokens,
+		"usage.cache_read_input_tokens":             CachedTokens,
+		"usage.cache_creation_input_tokens":         CacheCreationTokens,
+		"message.model":                             ResponseModel,
+		"message.usage.input_tokens":                PromptTokens,
+		"message.usage.output_tokens":               CompletionTokens,
+		"message.usage.cache_read_input_tokens":     CachedTokens,
+		"message.usage.cache_creation_input_tokens": CacheCreationTokens,
+	}),
+	errorEvents: []string{"error"},
+	finish:      finishCacheApart,
+})
+
+// finishCacheApart maps APIs whose input count leaves out cache reads and
+// writes (Anthropic, Bedrock): the prompt is all three.
+func finishCacheApart(v *values, r *usage.Record) {
+	finishDirect(v, r)
+	r.Prompt = sum(v.counts[PromptTokens], v.counts[CachedTokens], v.counts[CacheCreationTokens])
+}

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"encoding/base64"
+	"net/url"
+	"strings"
+
+	"github.com/llmproxy/llmproxy/plugin/jsonscan"
+)
+
+var bedrockOps = []string{"/converse", "/converse-stream", "/invoke", "/invoke-with-response-stream"}
+
+// bedrockOperation is the operation of a /model/{modelId}/{op} path, or "".
+func bedrockOperation(path string) string {
+	if !strings.HasPrefix(path, "/model/") {
+		return ""
+	}
+	for _, op := range bedrockOps {
+		if strings.HasSuffix(path, op) && len(path) > len("/model/")+len(op) {
+			return op
+		}
+	}
+	return ""
+}
+
+// Bedrock is AWS Bedrock Runtime. Converse reports usage in its body or in
+// the metadata event of its stream; InvokeModel in response headers, and
+// its stream in base64 vendor chunks carrying invocation metrics.
+var Bedrock = register(&Family{
+	Name:    "bedrock",
+	request: tree(requestModel),
+	response: tree(map[string]Field{
+		"usage.inputTokens":           PromptTokens,
+		"usage.outputTokens":          CompletionTokens,
+		"usage.totalTokens":           TotalTokens,
+		"usage.cacheReadInputTokens":  CachedTokens,
+		"usage.cacheWriteInputTokens": CacheCreationTokens,
+		"bytes*":                      InvokeChunk,
+	}),
+	modelFromPath: func(path string) string {
+		op := bedrockOperation(path)
+		if op == "" {
+			return ""
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "/model/"), op)
+		if m, err := url.PathUnescape(id); err == nil {
+			return m
+		}
+		return id
+	},
+	finish: finishCacheApart,
+})
+
+var invocationMetrics = tree(map[string]Field{
+	"amazon-bedrock-invocationMetrics.inputTokenCount":           PromptTokens,
+	"amazon-bedrock-invocationMetrics.outputTokenCount":          CompletionTokens,
+	"amazon-bedrock-invocationMetrics.cacheReadInputTokenCount":  CachedTokens,
+	"amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount": CacheCreationTokens,
+})
+
+// Bedrock InvokeModel response headers with token counts.
+var bedrockHeaders = [...]struct {
+	Name  string
+	Field Field
+}{
+	{"x-amzn-bedrock-input-token-count", PromptTokens},
+	{"x-amzn-bedrock-output-token-count", CompletionTokens},
+	{"x-amzn-bedrock-cache-read-input-token-count", CachedTokens},
+	{"x-amzn-bedrock-cache-write-input-token-count", CacheCreationTokens},
+}
+
+// chunkSink decodes the base64 vendor JSON of an invoke stream chunk and
+// scans it for invocation metrics as the bytes pass.
+type chunkSink struct {
+	v    *values
+	b64  b64Decoder
+	scan jsonscan.Scanner
+}
+
+func (c *chunkSink) start() {
+	c.b64 = b64Decoder{}
+	c.scan.Reset(invocationMetrics, c.v)
+}
+
+// Value implements jsonscan.Sink.
+func (c *chunkSink) Value(slot int, k jsonscan.Kind, raw []byte) {
+	if Field(slot) == InvokeChunk {
+		c.scan.Finish()
+		return
+	}
+	c.v.Value(slot, k, raw)
+}
+
+// Piece implements jsonscan.PieceSink.
+func (c *chunkSink) Piece(_ int, p []byte) { c.b64.feed(p, c.scan.Feed) }
+
+// b64Decoder decodes standard base64 as it streams, dropping the '\' of a
+// JSON-escaped '/'.
+type b64Decoder struct {
+	quad   [4]byte
+	n      int
+	broken bool
+}
+
+func (d *b64Decoder) feed(p []byte, emit func([]byte)) {
+	var out [384]byte
+	o := 0
+	for _, c := range p {
+		if c == '\\' || d.broken {
+			continue
+		}
+		d.quad[d.n] = c
+		if d.n++; d.n < 4 {
+			continue
+		}
+		d.n = 0
+		n, err := base64.StdEncoding.Decode(out[o:], d.quad[:])
+		if err != nil {
+			d.broken = true
+			continue
+		}
+		if o += n; o+3 > len(out) {
+			emit(out[:o])
+			o = 0
+		}
+	}
+	if o > 0 {
+		emit(out[:o])
+	}
+}

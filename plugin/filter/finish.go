@@ -1,0 +1,113 @@
+package filter
+
+import (
+	"github.com/llmproxy/llmproxy/plugin/proxy"
+	"github.com/llmproxy/llmproxy/plugin/publish"
+	"github.com/llmproxy/llmproxy/plugin/usage"
+)
+
+// publishModel sets the request model as soon as it is known: from the
+// path at the request headers, then from the body, which wins.
+func (s *Stream) publishModel(h proxy.Host, m string) {
+	s.call.published = m
+	s.setState(h, publish.KeyRequestModel, m)
+}
+
+// finish publishes the call once, before the access log and Istio's stats
+// filter read the filter state.
+func (s *Stream) finish(h proxy.Host, complete bool) {
+	c := s.call
+	c.finished = true
+	c.resp.Finish(&c.rec, complete)
+	c.rec.RequestModel = c.published
+	end := h.Now()
+	c.rec.Duration = elapsedMillis(c.start, end)
+	if c.firstByte != 0 {
+		c.rec.TimeToFirstByte = elapsedMillis(c.start, c.firstByte)
+	}
+	s.setFilterState(h)
+	if c.rec.Outcome == usage.Unreadable {
+		h.Log(proxy.Info, "llmproxy: usage of "+c.method+" "+c.path+" is unreadable: "+c.resp.Why())
+	}
+	s.count(h)
+}
+
+func elapsedMillis(from, to int64) usage.Count {
+	var c usage.Count
+	if from > 0 && to >= from {
+		c.Put(uint64(to-from) / 1e6)
+	}
+	return c
+}
+
+func (s *Stream) setFilterState(h proxy.Host) {
+	r := &s.call.rec
+	for _, kv := range [...]struct {
+		key string
+		n   usage.Count
+	}{
+		{publish.KeyPromptTokens, r.Prompt},
+		{publish.KeyCompletionTokens, r.Completion},
+		{publish.KeyTotalTokens, r.Total},
+		{publish.KeyCachedTokens, r.CachedInput},
+		{publish.KeyReasoningTokens, r.Reasoning},
+		{publish.KeyTTFT, r.TimeToFirstByte},
+	} {
+		if kv.n.Set {
+			s.setState(h, kv.key, publish.Tokens(kv.n.N))
+		}
+	}
+	if r.ResponseModel != "" {
+		s.setState(h, publish.KeyResponseModel, r.ResponseModel)
+	}
+	s.setState(h, publish.KeyAPI, r.API)
+	stream := "false"
+	if r.Stream {
+		stream = "true"
+	}
+	s.setState(h, publish.KeyStream, stream)
+	s.setState(h, publish.KeyUsageStatus, r.Outcome.String())
+}
+
+func (s *Stream) count(h proxy.Host) {
+	c, p := s.call, s.p
+	model := c.rec.RequestModel
+	if model == "" {
+		model = c.rec.ResponseModel
+	}
+	workload, namespace := p.source(h)
+	max := p.cfg.MaxTagLength
+	tags := publish.Tags{
+		SourceWorkload:     publish.CleanTag(workload, max),
+		SourceNamespace:    publish.CleanTag(namespace, max),
+		DestinationService: publish.CleanTag(publish.DestinationService(clusterName(h), c.authority), max),
+		Model:              p.modelLabel(publish.CleanTag(model, max)),
+	}
+	r := &c.rec
+	p.add(h, series{publish.MetricRequests, tags, r.Outcome.String()}, 1)
+	for _, m := range [...]struct {
+		name string
+		n    usage.Count
+	}{
+		{publish.MetricPromptTokens, r.Prompt},
+		{publish.MetricCompletionTokens, r.Completion},
+		{publish.MetricCachedTokens, r.CachedInput},
+		{publish.MetricReasoningTokens, r.Reasoning},
+	} {
+		if m.n.Set {
+			p.add(h, series{m.name, tags, ""}, m.n.N)
+		}
+	}
+	if r.TimeToFirstByte.Set {
+		p.record(h, series{publish.MetricTTFT, tags, ""}, r.TimeToFirstByte.N)
+	}
+	if r.Duration.Set {
+		p.record(h, series{publish.MetricDuration, tags, ""}, r.Duration.N)
+	}
+}
+
+func (s *Stream) setState(h proxy.Host, key, value string) {
+	if err := h.SetFilterState(key, publish.CleanValue(value, s.p.cfg.MaxValueLength)); err != nil {
+		h.Log(proxy.Debug, "llmproxy: cannot set filter state "+key+": "+err.Error())
+	}
+}
