@@ -2,6 +2,21 @@ package api
 
 import "github.com/llmproxy/llmproxy/plugin/usage"
 
+// anthropicResponse is where Messages bodies and stream events keep the
+// model and usage; Bedrock's InvokeModel returns the same vendor JSON.
+var anthropicResponse = map[string]Field{
+	"model":                                     ResponseModel,
+	"usage.input_tokens":                        PromptTokens,
+	"usage.output_tokens":                       CompletionTokens,
+	"usage.cache_read_input_tokens":             CachedTokens,
+	"usage.cache_creation_input_tokens":         CacheCreationTokens,
+	"message.model":                             ResponseModel,
+	"message.usage.input_tokens":                PromptTokens,
+	"message.usage.output_tokens":               CompletionTokens,
+	"message.usage.cache_read_input_tokens":     CachedTokens,
+	"message.usage.cache_creation_input_tokens": CacheCreationTokens,
+}
+
 // Anthropic is the Messages API. message_start carries the first usage,
 // every message_delta the usage so far; input_tokens excludes the cached
 // tokens, which are counted apart.

@@ -29,14 +29,16 @@ func bedrockOperation(path string) string {
 var Bedrock = register(&Family{
 	Name:    "bedrock",
 	request: tree(requestModel),
-	response: tree(map[string]Field{
-		"usage.inputTokens":           PromptTokens,
-		"usage.outputTokens":          CompletionTokens,
-		"usage.totalTokens":           TotalTokens,
-		"usage.cacheReadInputTokens":  CachedTokens,
-		"usage.cacheWriteInputTokens": CacheCreationTokens,
-		"bytes*":                      InvokeChunk,
-	}),
+	response: tree(merge(anthropicResponse, map[string]Field{
+		"usage.inputTokens":               PromptTokens,
+		"usage.outputTokens":              CompletionTokens,
+		"usage.totalTokens":               TotalTokens,
+		"usage.cacheReadInputTokens":      CachedTokens,
+		"usage.cacheWriteInputTokens":     CacheCreationTokens,
+		"usage.cacheReadInputTokenCount":  CachedTokens, // older duplicate keys
+		"usage.cacheWriteInputTokenCount": CacheCreationTokens,
+		"bytes*":                          InvokeChunk,
+	})),
 	modelFromPath: func(path string) string {
 		op := bedrockOperation(path)
 		if op == "" {
@@ -51,12 +53,25 @@ var Bedrock = register(&Family{
 	finish: finishCacheApart,
 })
 
-var invocationMetrics = tree(map[string]Field{
+// invokeChunk is the vendor JSON inside an invoke stream chunk: the vendor's
+// own events (Anthropic's, for Claude) and Bedrock's invocation metrics on
+// the last one. Both count input without the cache, like Converse.
+var invokeChunk = tree(merge(anthropicResponse, map[string]Field{
 	"amazon-bedrock-invocationMetrics.inputTokenCount":           PromptTokens,
 	"amazon-bedrock-invocationMetrics.outputTokenCount":          CompletionTokens,
 	"amazon-bedrock-invocationMetrics.cacheReadInputTokenCount":  CachedTokens,
 	"amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount": CacheCreationTokens,
-})
+}))
+
+func merge(a, b map[string]Field) map[string]Field {
+	out := make(map[string]Field, len(a)+len(b))
+	for _, m := range []map[string]Field{a, b} {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
 
 // Bedrock InvokeModel response headers with token counts.
 var bedrockHeaders = [...]struct {
@@ -79,7 +94,7 @@ type chunkSink struct {
 
 func (c *chunkSink) start() {
 	c.b64 = b64Decoder{}
-	c.scan.Reset(invocationMetrics, c.v)
+	c.scan.Reset(invokeChunk, c.v)
 }
 
 // Value implements jsonscan.Sink.

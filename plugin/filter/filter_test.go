@@ -301,3 +301,34 @@ func TestPanicLeavesStreamUnobserved(t *testing.T) {
 		t.Fatalf("published after a panic: %v %v", h.state, h.names)
 	}
 }
+
+func TestConfiguredPathsAndAcceptEncoding(t *testing.T) {
+	p := NewPlugin()
+	if err := p.Configure(newFakeHost(nil), []byte(`{"paths": {"/gw/llm": "openai", "/claude/*": "anthropic"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{"/gw/llm": "openai", "/claude/x/y?z=1": "anthropic", "/gw/other": ""} {
+		h := newFakeHost(nil)
+		h.req = [][2]string{{":method", "POST"}, {":path", path}, {"accept-encoding", "gzip, deflate, br, zstd"}}
+		s := p.NewStream()
+		s.OnRequestHeaders(h, false)
+		got, ae := "", h.req[2][1]
+		if s.call != nil {
+			got = s.call.fam.Name
+		}
+		if got != want {
+			t.Fatalf("%s: family %q, want %q", path, got, want)
+		}
+		if wantAE := map[bool]string{true: "gzip, deflate", false: "gzip, deflate, br, zstd"}[want != ""]; ae != wantAE {
+			t.Fatalf("%s: accept-encoding %q, want %q", path, ae, wantAE)
+		}
+	}
+	keep := NewPlugin()
+	keep.Configure(newFakeHost(nil), []byte(`{"keep_accept_encoding": true}`))
+	h := newFakeHost(nil)
+	h.req = [][2]string{{":method", "POST"}, {":path", "/v1/chat/completions"}, {"accept-encoding", "br"}}
+	keep.NewStream().OnRequestHeaders(h, false)
+	if h.req[2][1] != "br" {
+		t.Fatalf("keep_accept_encoding: %q", h.req[2][1])
+	}
+}

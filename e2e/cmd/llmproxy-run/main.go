@@ -24,6 +24,15 @@ var shown = []string{
 	"openai/chat_json",
 	"openai/chat_stream_usage",
 	"dashscope/generation_stream",
+	"openai_responses/stream",
+	"anthropic/stream",
+	"gemini/stream_sse",
+	"ollama/chat_stream",
+	"azure_openai/stream",
+	"bedrock/converse_stream",
+	"openai_compat/deepseek_stream",
+	"compressed/openai_stream_gzip",
+	"openai/chat_stream_no_usage",
 }
 
 func main() {
@@ -82,7 +91,9 @@ func run(wasmPath, envoyPath string) error {
 	}
 	fmt.Println("\n# /stats/prometheus (plugin counters)")
 	for _, l := range strings.Split(h.Prometheus(), "\n") {
-		if strings.Contains(l, "asm_llm_proxy_") {
+		// The histograms' buckets would drown the rest; their sums and
+		// counts stay.
+		if strings.Contains(l, "llm_proxy_") || strings.Contains(l, "llmproxy_") && !strings.Contains(l, "_bucket") {
 			fmt.Println(l)
 		}
 	}
