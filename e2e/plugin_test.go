@@ -197,10 +197,17 @@ func TestCountersAddUpAcrossStreams(t *testing.T) {
 	h := newHost(t, replay.Options(envoy))
 	rng := rand.New(rand.NewSource(9))
 	want := map[string]map[string]float64{}
+	requests := map[string]float64{} // by model|destination|outcome
 	for round := 0; round < 3; round++ {
 		for _, c := range cases {
 			do(t, h, replay.Exchange(c, rng, 100))
 			e := c.Expect
+			dest, _, _ := strings.Cut(c.Authority, ":")
+			model := e.RequestModel
+			if model == "" {
+				model = e.ResponseModel
+			}
+			requests[model+"|"+dest+"|"+e.Outcome]++
 			if e.PromptTokens == nil && e.CompletionTokens == nil {
 				continue // usage read before an error still counts
 			}
@@ -235,6 +242,19 @@ func TestCountersAddUpAcrossStreams(t *testing.T) {
 		}
 		if got := counters(t, prom, tags); !reflect.DeepEqual(got, w) {
 			t.Errorf("%s: counters %v, want %v", key, got, w)
+		}
+	}
+	for key, n := range requests {
+		parts := strings.Split(key, "|")
+		tags := map[string]string{
+			"llmproxy_source_workload":           "sleep",
+			"llmproxy_source_workload_namespace": "default",
+			"llmproxy_destination_service":       parts[1],
+			"llmproxy_model":                     parts[0],
+			"llmproxy_outcome":                   parts[2],
+		}
+		if got := counters(t, prom, tags)["llmproxy_requests_total"]; got != n {
+			t.Errorf("requests %s = %v, want %v", key, got, n)
 		}
 	}
 }
