@@ -29,6 +29,17 @@ type Config struct {
 	// KeepAcceptEncoding leaves the client's Accept-Encoding alone instead
 	// of narrowing it to the encodings the plugin can read.
 	KeepAcceptEncoding bool `json:"keep_accept_encoding"`
+
+	// Providers route requests as ASM's LLMProvider and LLMRoute do.
+	Providers []Provider `json:"providers"`
+	// InjectStreamUsage asks OpenAI-style streams for usage when the client
+	// did not, and removes what that adds from the client's stream.
+	InjectStreamUsage bool `json:"inject_stream_usage"`
+	// MaxRewriteBodyBytes bounds the request bodies buffered for a rewrite;
+	// larger ones pass unchanged. Keep it below Envoy's buffer limit
+	// (per_connection_buffer_limit_bytes, 1 MiB by default), which would
+	// otherwise answer 413.
+	MaxRewriteBodyBytes int `json:"max_rewrite_body_bytes"`
 }
 
 // Defaults are used for absent fields and for an empty configuration.
@@ -36,6 +47,8 @@ var Defaults = Config{
 	MaxModelLabels: 100,
 	MaxTagLength:   128,
 	MaxValueLength: 256,
+
+	MaxRewriteBodyBytes: 256 << 10,
 }
 
 type limit struct {
@@ -64,10 +77,14 @@ func Parse(raw []byte) (Config, error) {
 		{"max_model_labels", &c.MaxModelLabels, 1, 10000},
 		{"max_tag_length", &c.MaxTagLength, 16, 1024},
 		{"max_value_length", &c.MaxValueLength, 16, 4096},
+		{"max_rewrite_body_bytes", &c.MaxRewriteBodyBytes, 1 << 10, 16 << 20},
 	} {
 		if *l.val < l.min || *l.val > l.max {
 			return Config{}, fmt.Errorf("configuration field %q: %d is out of range [%d, %d]", l.name, *l.val, l.min, l.max)
 		}
+	}
+	if err := c.checkProviders(); err != nil {
+		return Config{}, err
 	}
 	for path, fam := range c.Paths {
 		if !strings.HasPrefix(path, "/") {

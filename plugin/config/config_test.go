@@ -6,7 +6,14 @@ import (
 	"testing"
 )
 
+func with(edit func(*Config)) Config {
+	c := Defaults
+	edit(&c)
+	return c
+}
+
 func TestParse(t *testing.T) {
+	t.Setenv("TEST_LLM_KEY", "sk-from-env")
 	cases := []struct {
 		name      string
 		config    string
@@ -18,9 +25,11 @@ func TestParse(t *testing.T) {
 		{name: "null", config: "null", want: Defaults},
 		{name: "empty object", config: "{}", want: Defaults},
 		{name: "one field", config: `{"max_model_labels": 5}`,
-			want: Config{MaxModelLabels: 5, MaxTagLength: 128, MaxValueLength: 256}},
-		{name: "all fields", config: `{"max_model_labels": 1, "max_tag_length": 16, "max_value_length": 4096}`,
-			want: Config{MaxModelLabels: 1, MaxTagLength: 16, MaxValueLength: 4096}},
+			want: with(func(c *Config) { c.MaxModelLabels = 5 })},
+		{name: "limits", config: `{"max_model_labels": 1, "max_tag_length": 16, "max_value_length": 4096, "max_rewrite_body_bytes": 1024}`,
+			want: with(func(c *Config) {
+				c.MaxModelLabels, c.MaxTagLength, c.MaxValueLength, c.MaxRewriteBodyBytes = 1, 16, 4096, 1024
+			})},
 		{name: "invalid JSON", config: `{"max_model_labels": }`, expectErr: "invalid JSON"},
 		{name: "unknown key", config: `{"max_models": 5}`, expectErr: `"max_models": unknown field`},
 		{name: "wrong type", config: `{"max_tag_length": "64"}`, expectErr: `"max_tag_length": expected int`},
@@ -29,10 +38,31 @@ func TestParse(t *testing.T) {
 		{name: "too large", config: `{"max_value_length": 100000}`, expectErr: `"max_value_length": 100000 is out of range`},
 		{name: "trailing data", config: `{} {}`, expectErr: "trailing data"},
 		{name: "paths", config: `{"paths": {"/gw/chat": "openai", "/gw/claude/*": "anthropic"}, "keep_accept_encoding": true}`,
-			want: Config{MaxModelLabels: 100, MaxTagLength: 128, MaxValueLength: 256,
-				Paths: map[string]string{"/gw/chat": "openai", "/gw/claude/*": "anthropic"}, KeepAcceptEncoding: true}},
+			want: with(func(c *Config) {
+				c.Paths = map[string]string{"/gw/chat": "openai", "/gw/claude/*": "anthropic"}
+				c.KeepAcceptEncoding = true
+			})},
 		{name: "unknown family", config: `{"paths": {"/gw": "openia"}}`, expectErr: `"paths": unknown API family "openia"`},
 		{name: "relative path", config: `{"paths": {"gw": "openai"}}`, expectErr: `"paths": path "gw" must start with '/'`},
+		{name: "provider from env", config: `{"providers": [{"host": "dashscope.aliyuncs.com", "path": "/compatible-mode/v1/chat/completions",
+			"api_key_env": "TEST_LLM_KEY", "default_model": "qwen-1.8b-chat",
+			"routes": [{"name": "sub", "headers": [{"name": "User-Type", "exact": "subscriber"}], "model": "qwen-turbo"}]}]}`,
+			want: with(func(c *Config) {
+				c.Providers = []Provider{{Host: "dashscope.aliyuncs.com", MatchHosts: []string{"dashscope.aliyuncs.com"},
+					Path: "/compatible-mode/v1/chat/completions", APIKey: "sk-from-env", APIKeyEnv: "TEST_LLM_KEY", Auth: "bearer",
+					DefaultModel: "qwen-1.8b-chat",
+					Routes:       []Route{{Name: "sub", Headers: []HeaderMatch{{Name: "user-type", Exact: "subscriber"}}, Model: "qwen-turbo"}}}}
+			})},
+		{name: "provider without host", config: `{"providers": [{"path": "/v1"}]}`, expectErr: `"providers[0].host": required`},
+		{name: "provider bad auth", config: `{"providers": [{"host": "h", "path": "/", "auth": "basic"}]}`, expectErr: `"providers[0].auth": "basic" is not`},
+		{name: "empty key env", config: `{"providers": [{"host": "h", "path": "/", "api_key_env": "TEST_LLM_KEY_UNSET"}]}`,
+			expectErr: `"providers[0].api_key_env": environment variable TEST_LLM_KEY_UNSET is empty`},
+		{name: "two header rules", config: `{"providers": [{"host": "h", "path": "/", "routes": [{"model": "m", "headers": [{"name": "x", "exact": "a", "prefix": "b"}]}]}]}`,
+			expectErr: `"providers[0].routes[0].headers[0]": set exactly one`},
+		{name: "bad regex", config: `{"providers": [{"host": "h", "path": "/", "routes": [{"model": "m", "headers": [{"name": "x", "regex": "("}]}]}]}`,
+			expectErr: `"providers[0].routes[0].headers[0]": regex:`},
+		{name: "route without model", config: `{"providers": [{"host": "h", "path": "/", "routes": [{"headers": [{"name": "x", "exact": "a"}]}]}]}`,
+			expectErr: `"providers[0].routes[0].model": required`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -73,6 +73,20 @@ func (f *fakeHost) SetHeader(m proxy.HeaderMap, name, value string) error {
 	}
 	return nil
 }
+func (f *fakeHost) RemoveHeader(m proxy.HeaderMap, name string) error {
+	var kept [][2]string
+	for _, kv := range f.req {
+		if kv[0] != name {
+			kept = append(kept, kv)
+		}
+	}
+	f.req = kept
+	return nil
+}
+func (f *fakeHost) SetBody(b proxy.Body, size int, data []byte) error {
+	f.chunk = append([]byte(nil), data...)
+	return nil
+}
 func (f *fakeHost) DefineMetric(kind proxy.MetricKind, name string) (uint32, error) {
 	f.names = append(f.names, name)
 	return uint32(len(f.names) - 1), nil

@@ -6,9 +6,13 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
-// publishModel sets the request model as soon as it is known: from the
-// path at the request headers, then from the body, which wins.
-func (s *Stream) publishModel(h proxy.Host, m string) {
+// publishRequestModel sets the request model as soon as it is known: from
+// the path at the request headers, then from the body, which wins; after a
+// rewrite, the model sent upstream.
+func (s *Stream) publishRequestModel(h proxy.Host, m string) {
+	if m == "" || m == s.call.published {
+		return
+	}
 	s.call.published = m
 	s.setState(h, publish.KeyRequestModel, m)
 }
@@ -83,8 +87,12 @@ func (s *Stream) count(h proxy.Host) {
 		DestinationService: publish.CleanTag(publish.DestinationService(clusterName(h), c.authority), max),
 		Model:              p.modelLabel(publish.CleanTag(model, max)),
 	}
+	if p.overflow {
+		p.overflow = false
+		p.add(h, series{metric: publish.MetricModelOverflow}, 1)
+	}
 	r := &c.rec
-	p.add(h, series{publish.MetricRequests, tags, r.Outcome.String()}, 1)
+	p.add(h, series{metric: publish.MetricRequests, tags: tags, outcome: r.Outcome.String()}, 1)
 	for _, m := range [...]struct {
 		name string
 		n    usage.Count
@@ -95,14 +103,14 @@ func (s *Stream) count(h proxy.Host) {
 		{publish.MetricReasoningTokens, r.Reasoning},
 	} {
 		if m.n.Set {
-			p.add(h, series{m.name, tags, ""}, m.n.N)
+			p.add(h, series{metric: m.name, tags: tags}, m.n.N)
 		}
 	}
 	if r.TimeToFirstByte.Set {
-		p.record(h, series{publish.MetricTTFT, tags, ""}, r.TimeToFirstByte.N)
+		p.record(h, series{metric: publish.MetricTTFT, tags: tags}, r.TimeToFirstByte.N)
 	}
 	if r.Duration.Set {
-		p.record(h, series{publish.MetricDuration, tags, ""}, r.Duration.N)
+		p.record(h, series{metric: publish.MetricDuration, tags: tags}, r.Duration.N)
 	}
 }
 

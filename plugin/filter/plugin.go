@@ -17,9 +17,10 @@ type Plugin struct {
 	workload  string
 	namespace string
 
-	metrics map[series]uint32
-	paths   map[string]*api.Family
-	models  map[string]struct{}
+	metrics  map[series]uint32
+	overflow bool // the last modelLabel call ran out of labels
+	paths    map[string]*api.Family
+	models   map[string]struct{}
 }
 
 // OtherModel is the model label used once MaxModelLabels distinct models
@@ -94,6 +95,7 @@ func (p *Plugin) modelLabel(model string) string {
 		return model
 	}
 	if len(p.models) >= p.cfg.MaxModelLabels {
+		p.overflow = true
 		return OtherModel
 	}
 	p.models[model] = struct{}{}
@@ -105,6 +107,7 @@ type series struct {
 	metric  string
 	tags    publish.Tags
 	outcome string // requests only
+	rewrite string // rewrites only
 }
 
 // add increments a counter series, defining it the first time it has
@@ -134,8 +137,13 @@ func (p *Plugin) define(h proxy.Host, kind proxy.MetricKind, s series) (uint32, 
 		return id, true
 	}
 	name := publish.StatName(s.metric, s.tags)
-	if s.outcome != "" {
+	switch {
+	case s.outcome != "":
 		name = publish.RequestsStatName(s.tags, s.outcome)
+	case s.rewrite != "":
+		name = publish.RewritesStatName(s.rewrite)
+	case s.metric == publish.MetricModelOverflow:
+		name = s.metric
 	}
 	id, err := h.DefineMetric(kind, name)
 	if err != nil {

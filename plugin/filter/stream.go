@@ -6,8 +6,10 @@ import (
 	"strings"
 
 	"github.com/llmproxy/llmproxy/plugin/api"
+	"github.com/llmproxy/llmproxy/plugin/config"
 	"github.com/llmproxy/llmproxy/plugin/decode"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
+	"github.com/llmproxy/llmproxy/plugin/rewrite"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
@@ -30,6 +32,15 @@ type call struct {
 	rec       usage.Record
 	published string // request model already in filter state
 	finished  bool
+
+	// Routing and rewriting (off unless configured).
+	provider   *config.Provider
+	routeModel string
+	override   bool
+	buffering  bool // holding the request body to edit it
+	injected   bool // include_usage was added for the client
+	stripper   *rewrite.Stripper
+	out        []byte // the rewritten response chunk
 }
 
 // OnRequestHeaders implements proxy.HTTP.
@@ -38,25 +49,41 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	if m, _ := h.Header(proxy.RequestHeaders, ":method"); m != "POST" {
 		return proxy.Continue
 	}
-	path, _ := h.Header(proxy.RequestHeaders, ":path")
-	fam := api.Detect(path, s.p.paths)
-	if fam == nil {
+	// request.* attributes and the request headers are gone after this
+	// callback, so keep what is needed later.
+	c := &call{method: "POST"}
+	c.path, _ = h.Header(proxy.RequestHeaders, ":path")
+	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
+	if p := s.p.cfg.ProviderFor(c.authority); p != nil {
+		c.path = s.route(h, p, c)
+		c.authority = p.Host
+	}
+	c.fam = api.Detect(c.path, s.p.paths)
+	if c.fam == nil {
 		return proxy.Continue
 	}
 	if ct, _ := h.Header(proxy.RequestHeaders, "content-type"); !maybeJSON(ct) {
 		return proxy.Continue
 	}
-	// request.* attributes and the request headers are gone after this
-	// callback, so keep what is needed later.
-	c := &call{fam: fam, method: "POST", path: path, start: h.Now()}
-	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
-	c.rec.API = fam.Name
-	c.req.Start(fam)
+	c.start = h.Now()
+	c.rec.API = c.fam.Name
+	c.req.Start(c.fam)
 	s.call = c
-	if m := fam.ModelFromPath(path); m != "" {
-		s.publishModel(h, m)
+	if m := c.fam.ModelFromPath(c.path); m != "" {
+		s.publishRequestModel(h, m)
 	}
-	if !s.p.cfg.KeepAcceptEncoding {
+	rewriting := !endOfStream && s.wantsRewrite(c)
+	if rewriting {
+		s.startBuffering(h, c)
+	}
+	switch {
+	case rewriting && s.p.cfg.InjectStreamUsage:
+		// A stream whose usage chunk must be removed has to arrive
+		// uncompressed.
+		if _, ok := h.Header(proxy.RequestHeaders, "accept-encoding"); ok {
+			_ = h.SetHeader(proxy.RequestHeaders, "accept-encoding", "identity")
+		}
+	case !s.p.cfg.KeepAcceptEncoding:
 		narrowAcceptEncoding(h)
 	}
 	return proxy.Continue
@@ -92,19 +119,26 @@ func maybeJSON(ct string) bool {
 func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.Action {
 	defer s.recover(h, "request body")
 	c := s.call
-	if c == nil || !c.req.Active() || size == 0 {
-		return proxy.Continue
+	switch {
+	case c == nil:
+	case c.buffering:
+		return s.bufferedBody(h, size, endOfStream)
+	case c.req.Active() && size > 0:
+		s.observeRequest(h, size, endOfStream)
 	}
+	return proxy.Continue
+}
+
+// observeRequest reads a request chunk for its model as it passes.
+func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
+	c := s.call
 	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
-	if m := c.req.Model(); m != "" && m != c.published {
-		s.publishModel(h, m)
-	}
+	s.publishRequestModel(h, c.req.Model())
 	if endOfStream && c.published == "" && c.req.Err() != "" {
 		h.Log(proxy.Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
 	}
-	return proxy.Continue
 }
 
 // OnResponseHeaders implements proxy.HTTP.
@@ -123,6 +157,10 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 		c.resp.Unreadable("unsupported content-encoding " + strconv.Quote(ce))
 	}
 	c.resp.Header(func(name string) (string, bool) { return h.Header(proxy.ResponseHeaders, name) })
+	if c.injected && api.FormatOf(ct) == api.FormatSSE && (ce == "" || strings.EqualFold(ce, "identity")) {
+		c.stripper = rewrite.NewStripper(stripHold)
+		_ = h.RemoveHeader(proxy.ResponseHeaders, "content-length")
+	}
 	if endOfStream {
 		s.finish(h, true)
 	}
@@ -139,14 +177,22 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 	if size > 0 && c.firstByte == 0 {
 		c.firstByte = h.Now()
 	}
-	if size > 0 && c.resp.Readable() {
-		err := h.ReadBody(proxy.ResponseBody, size, func(p []byte) { c.body.Feed(p, c.resp.Feed) })
+	if size > 0 && (c.resp.Readable() || c.stripper != nil) {
+		err := h.ReadBody(proxy.ResponseBody, size, func(p []byte) {
+			c.body.Feed(p, c.resp.Feed)
+			if c.stripper != nil {
+				c.strip(p)
+			}
+		})
 		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}
 		if err := c.body.Err(); err != "" {
 			c.resp.Unreadable("cannot decode the body: " + err)
 		}
+	}
+	if c.stripper != nil && (size > 0 || endOfStream) {
+		s.stripDone(h, size, endOfStream)
 	}
 	if endOfStream {
 		s.finish(h, true)

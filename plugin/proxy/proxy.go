@@ -16,9 +16,13 @@ type Host interface {
 	// ReadBody hands the current body chunk to fn, possibly in several
 	// pieces, without asking the proxy to buffer anything.
 	ReadBody(b Body, size int, fn func([]byte)) error
-	// SetHeader replaces a request header; only during the request-headers
-	// callback.
+	// SetHeader and RemoveHeader change a header map while its headers
+	// callback runs.
 	SetHeader(m HeaderMap, name, value string) error
+	RemoveHeader(m HeaderMap, name string) error
+	// SetBody replaces the current body chunk of size bytes (or, after
+	// buffering, the buffered body) with data.
+	SetBody(b Body, size int, data []byte) error
 	DefineMetric(kind MetricKind, name string) (uint32, error)
 	AddCounter(id uint32, delta uint64) error
 	RecordHistogram(id uint32, value uint64) error
@@ -68,8 +72,12 @@ const (
 // Action is what a callback tells the proxy to do with the stream.
 type Action uint32
 
-// Continue is the only action of an observe-only filter.
-const Continue Action = 0
+// Actions. An observe-only filter only ever continues; a body it must
+// rewrite it buffers until its end.
+const (
+	Continue               Action = 0
+	StopIterationAndBuffer Action = 1 // body callbacks only
+)
 
 // Root is one configured plugin instance (the proxy's root context).
 type Root interface {

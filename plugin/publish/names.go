@@ -50,6 +50,17 @@ const (
 	MetricDuration        = "llmproxy_request_duration_milliseconds"
 )
 
+// Counters of the plugin's own decisions, tagged only as they say.
+const (
+	// MetricRewrites counts request bodies the routing or usage injection
+	// edited (llmproxy_rewrite="applied") or had to leave alone
+	// ("too_large", "not_json").
+	MetricRewrites = "llmproxy_request_rewrites_total"
+	// MetricModelOverflow counts calls whose model was counted as "other"
+	// because max_model_labels distinct models had been seen.
+	MetricModelOverflow = "llmproxy_model_label_overflow_total"
+)
+
 // Tag names, in the order they appear in a stat name.
 const (
 	TagSourceWorkload     = "llmproxy_source_workload"
@@ -57,6 +68,7 @@ const (
 	TagDestinationService = "llmproxy_destination_service"
 	TagModel              = "llmproxy_model"
 	TagOutcome            = "llmproxy_outcome" // only on MetricRequests
+	TagRewrite            = "llmproxy_rewrite" // only on MetricRewrites
 )
 
 // StatsTag is one entry of Envoy's stats_config.stats_tags.
@@ -74,6 +86,7 @@ var StatsTags = []StatsTag{
 	{TagDestinationService, `(\|llmproxy_destination_service=([^|]*))`},
 	{TagModel, `(\|llmproxy_model=([^|]*))`},
 	{TagOutcome, `(\|llmproxy_outcome=([^|]*))`},
+	{TagRewrite, `(\|llmproxy_rewrite=([^|]*))`},
 }
 
 // Unknown stands in for a tag value the proxy could not tell.

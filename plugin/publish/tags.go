@@ -21,6 +21,9 @@ func StatName(metric string, t Tags) string { return statName(metric, t, "") }
 // RequestsStatName is MetricRequests' name for one outcome.
 func RequestsStatName(t Tags, outcome string) string { return statName(MetricRequests, t, outcome) }
 
+// RewritesStatName is MetricRewrites' name for one result.
+func RewritesStatName(result string) string { return MetricRewrites + "|" + TagRewrite + "=" + result }
+
 func statName(metric string, t Tags, outcome string) string {
 	var b strings.Builder
 	b.Grow(len(metric) + 96 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model))

@@ -146,6 +146,21 @@ func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
 	return proxywasm.ReplaceHttpRequestHeader(name, value)
 }
 
+func (host) RemoveHeader(m proxy.HeaderMap, name string) error {
+	if m != proxy.RequestHeaders {
+		return proxywasm.RemoveHttpResponseHeader(name)
+	}
+	return proxywasm.RemoveHttpRequestHeader(name)
+}
+
+// SetBody uses the SDK's replacement, which asks Envoy to drain MaxInt32.
+func (host) SetBody(b proxy.Body, _ int, data []byte) error {
+	if b == proxy.ResponseBody {
+		return proxywasm.ReplaceHttpResponseBody(data)
+	}
+	return proxywasm.ReplaceHttpRequestBody(data)
+}
+
 // sdkCall turns the SDK's panics on host errors into errors.
 func sdkCall(f func()) (err error) {
 	defer func() {

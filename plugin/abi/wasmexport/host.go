@@ -91,6 +91,22 @@ func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
 	return nil
 }
 
+func (host) RemoveHeader(m proxy.HeaderMap, name string) error {
+	if st := proxyRemoveHeaderMapValue(uint32(m), strPtr(name), uint32(len(name))); st != 0 {
+		return statusErr("remove_header_map_value", st)
+	}
+	return nil
+}
+
+// SetBody replaces the whole current buffer: Envoy drains size bytes from
+// the start and prepends data.
+func (host) SetBody(b proxy.Body, size int, data []byte) error {
+	if st := proxySetBufferBytes(uint32(b), 0, uint32(size), unsafe.Pointer(unsafe.SliceData(data)), uint32(len(data))); st != 0 {
+		return statusErr("set_buffer_bytes", st)
+	}
+	return nil
+}
+
 func (host) DefineMetric(kind proxy.MetricKind, name string) (uint32, error) {
 	var id uint32
 	if st := proxyDefineMetric(uint32(kind), strPtr(name), uint32(len(name)), unsafe.Pointer(&id)); st != 0 {

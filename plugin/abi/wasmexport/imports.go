@@ -33,3 +33,9 @@ func proxyRecordMetric(id uint32, value uint64) uint32
 
 //go:wasmimport env proxy_get_current_time_nanoseconds
 func proxyGetCurrentTimeNanoseconds(ret unsafe.Pointer) uint32
+
+//go:wasmimport env proxy_remove_header_map_value
+func proxyRemoveHeaderMapValue(mapType uint32, key unsafe.Pointer, keySize uint32) uint32
+
+//go:wasmimport env proxy_set_buffer_bytes
+func proxySetBufferBytes(bufferType, start, length uint32, data unsafe.Pointer, size uint32) uint32
