@@ -124,6 +124,14 @@ func (s *Stream) rewriteSkipped(h proxy.Host, result, why string) {
 	s.p.add(h, series{metric: publish.MetricRewrites, rewrite: result}, 1)
 }
 
+// addsUsageNull says whether the upstream puts "usage":null on chunks only
+// because include_usage was asked: OpenAI and Azure do; DashScope's
+// compatible mode sends it either way, vLLM never.
+func addsUsageNull(c *call) bool {
+	host, _, _ := strings.Cut(c.authority, ":")
+	return c.fam == api.AzureOpenAI || host == "api.openai.com" || strings.HasSuffix(host, ".openai.azure.com")
+}
+
 // strip passes one piece of a response chunk through the usage stripper;
 // the chunk is replaced once all its pieces went through.
 func (c *call) strip(p []byte) { c.out = append(c.out, c.stripper.Feed(p, false)...) }

@@ -158,7 +158,7 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 	}
 	c.resp.Header(func(name string) (string, bool) { return h.Header(proxy.ResponseHeaders, name) })
 	if c.injected && api.FormatOf(ct) == api.FormatSSE && (ce == "" || strings.EqualFold(ce, "identity")) {
-		c.stripper = rewrite.NewStripper(stripHold)
+		c.stripper = rewrite.NewStripper(stripHold, addsUsageNull(c))
 		_ = h.RemoveHeader(proxy.ResponseHeaders, "content-length")
 	}
 	if endOfStream {

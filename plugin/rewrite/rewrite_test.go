@@ -1,7 +1,10 @@
 package rewrite
 
 import (
+	"bytes"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -58,13 +61,14 @@ const (
 		"data: {\"usage\":null,\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
 		"data: {\"id\":\"c\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2,\"total_tokens\":11}}\n\n" +
 		"data: [DONE]\n\n"
-	withoutUsage = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"obfuscation\":\"x\"}\n\n" +
+	// 1 + 13 removed bytes: the padding grows to 14 characters.
+	withoutUsage = "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}],\"obfuscation\":\"xxxxxxxxxxxxxx\"}\n\n" +
 		"data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n" +
 		"data: [DONE]\n\n"
 )
 
 func strip(stream string, cuts []int, max int) (string, *Stripper) {
-	s := NewStripper(max)
+	s := NewStripper(max, true)
 	var out strings.Builder
 	chunks := fixture.Split([]byte(stream), cuts)
 	for i, ch := range chunks {
@@ -101,5 +105,34 @@ func TestStripperGivesUpOnHugeEvents(t *testing.T) {
 	got, s := strip(stream, cuts, 1<<10)
 	if !s.GaveUp() || got != stream {
 		t.Fatalf("gave up %v, output %d bytes", s.GaveUp(), len(got))
+	}
+}
+
+// TestStripperOnPairs replays each recorded with-usage stream under random
+// chunk splits; the client must get the provider's no-usage stream.
+func TestStripperOnPairs(t *testing.T) {
+	root, err := fixture.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pair, stripNulls := range map[string]bool{"openai_chat": true, "openai_completions": true, "dashscope_compatible_chat": false} {
+		dir := filepath.Join(root, "testdata", "usage_injection", pair)
+		with, err1 := os.ReadFile(filepath.Join(dir, "with_usage.sse"))
+		without, err2 := os.ReadFile(filepath.Join(dir, "without_usage.sse"))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		rng := rand.New(rand.NewSource(int64(len(with))))
+		for i := 0; i < 200; i++ {
+			s := NewStripper(64<<10, stripNulls)
+			var out []byte
+			chunks := fixture.Split(with, fixture.RandomCuts(rng, len(with), 1+rng.Intn(400)))
+			for j, ch := range chunks {
+				out = append(out, s.Feed(ch, j == len(chunks)-1)...)
+			}
+			if !bytes.Equal(out, without) || s.Events != 1 {
+				t.Fatalf("%s, split %d: got\n%s\nwant\n%s", pair, i, out, without)
+			}
+		}
 	}
 }

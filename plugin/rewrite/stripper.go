@@ -4,20 +4,26 @@ import "bytes"
 
 // Stripper removes from an OpenAI-style event stream what
 // stream_options.include_usage added: the usage-only chunk ("choices":[]
-// with a usage object) and the "usage":null member of every other chunk.
+// with a usage object) and, where the provider adds it only with the
+// option (OpenAI, Azure), the "usage":null member of every other chunk.
 // It rewrites chunk by chunk; an event still incomplete at the end of a
 // chunk is held and sent with the next one, up to max bytes, past which it
 // gives up and passes the stream on as it comes.
 type Stripper struct {
-	held   []byte
-	out    []byte
-	max    int
-	off    bool
-	Events int // usage chunks removed
+	held       []byte
+	out        []byte
+	max        int
+	stripNulls bool
+	off        bool
+	Events     int // usage chunks removed
 }
 
-// NewStripper holds at most max bytes of an incomplete event.
-func NewStripper(max int) *Stripper { return &Stripper{max: max} }
+// NewStripper holds at most max bytes of an incomplete event; stripNulls
+// says whether "usage":null members came with the option. (DashScope's
+// compatible mode sends them either way.)
+func NewStripper(max int, stripNulls bool) *Stripper {
+	return &Stripper{max: max, stripNulls: stripNulls}
+}
 
 // GaveUp reports whether an event outgrew the limit.
 func (s *Stripper) GaveUp() bool { return s.off }
@@ -97,9 +103,33 @@ func (s *Stripper) event(out, e []byte) []byte {
 		}
 		return append(out, e...)
 	}
+	if !s.stripNulls {
+		return append(out, e...)
+	}
 	from, to := memberSpan(payload, ms, u)
-	out = append(out, e[:head+from]...)
-	return append(out, e[head+to:]...)
+	edits := []edit{{head + from, head + to, ""}}
+	if o := find(ms, "obfuscation"); o != nil {
+		if pad, ok := repad(payload[o.valueStart:o.valueEnd], to-from); ok {
+			edits = append(edits, edit{head + o.valueStart, head + o.valueEnd, pad})
+		}
+	}
+	return append(out, apply(e, edits)...)
+}
+
+// repad keeps OpenAI's obfuscation padding true after removing n bytes:
+// a chunk's length without its obfuscation member, plus the obfuscation's
+// length, is a multiple of 16 in every recorded stream, so the value
+// changes length by n modulo 16. Shortening keeps its own characters.
+func repad(quoted []byte, n int) (string, bool) {
+	if len(quoted) < 2 || bytes.IndexByte(quoted, '\\') >= 0 {
+		return "", false
+	}
+	v := quoted[1 : len(quoted)-1]
+	want := (len(v) + n) % 16
+	for len(v) < want {
+		v = append(v[:len(v):len(v)], 'x')
+	}
+	return `"` + string(v[:want]) + `"`, true
 }
 
 func isEmptyArray(v []byte) bool {
