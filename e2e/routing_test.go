@@ -89,6 +89,33 @@ func TestSeedRouting(t *testing.T) {
 	}
 }
 
+// The API key goes upstream only: never into logs, filter state or stats.
+func TestSecretsStayOut(t *testing.T) {
+	h := routingHost(t, seedRouting)
+	seed := caseNamed(t, "dashscope_compatible/seed_qwen_turbo")
+	ex := seedRequest(`{"messages":[]}`, [2]string{"authorization", "Bearer sk-client-secret"}, [2]string{"x-api-key", "sk-client-x"})
+	ex.ResponseBody = [][]byte{seed.ResponseBody}
+	res, err := h.Do(t.Context(), ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	for _, l := range append(res.Logs, h.Logs()...) {
+		seen = append(seen, l.Message)
+	}
+	for k, v := range res.FilterState {
+		seen = append(seen, k, v)
+	}
+	seen = append(seen, h.Prometheus())
+	for _, secret := range []string{"sk-test-123", "sk-client-secret", "sk-client-x"} {
+		for _, s := range seen {
+			if strings.Contains(s, secret) {
+				t.Fatalf("%s leaked into %q", secret, s)
+			}
+		}
+	}
+}
+
 func TestClientModelIsKeptUnlessOverride(t *testing.T) {
 	for _, tc := range []struct{ config, want string }{
 		{seedRouting, "gpt-custom"},

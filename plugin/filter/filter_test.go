@@ -346,3 +346,35 @@ func TestConfiguredPathsAndAcceptEncoding(t *testing.T) {
 		t.Fatalf("keep_accept_encoding: %q", h.req[2][1])
 	}
 }
+
+func TestModelLabelCap(t *testing.T) {
+	cases, _ := fixture.Load()
+	var c fixture.Case
+	for _, x := range cases {
+		if x.Name == "openai/chat_json" {
+			c = x
+		}
+	}
+	p := NewPlugin()
+	if err := p.Configure(newFakeHost(nil), []byte(`{"max_model_labels": 2}`)); err != nil {
+		t.Fatal(err)
+	}
+	h := newFakeHost(sleepNode)
+	for _, model := range []string{"m1", "m2", "m3", "m1", "m4"} {
+		x := c
+		x.RequestBody = []byte(`{"model":"` + model + `","messages":[]}`)
+		replay(t, p, h, x, nil, nil)
+	}
+	got := map[string]uint64{}
+	for name, n := range h.counts {
+		if strings.HasPrefix(name, "llmproxy_requests_total|") {
+			model := name[strings.Index(name, "llmproxy_model=")+len("llmproxy_model="):]
+			model, _, _ = strings.Cut(model, "|")
+			got[model] += n
+		}
+	}
+	want := map[string]uint64{"m1": 2, "m2": 1, OtherModel: 2}
+	if !reflect.DeepEqual(got, want) || h.counts["llmproxy_model_label_overflow_total"] != 2 {
+		t.Fatalf("requests by model %v (want %v), overflow %d", got, want, h.counts["llmproxy_model_label_overflow_total"])
+	}
+}
