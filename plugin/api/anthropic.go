@@ -2,20 +2,18 @@ package api
 
 import "github.com/llmproxy/llmproxy/plugin/usage"
 
-// anthropicResponse is where Messages bodies and stream events keep the
-// model and usage; Bedrock's InvokeModel returns the same vendor JSON.
-var anthropicResponse = map[string]Field{
-	"model":                                     ResponseModel,
-	"usage.input_tokens":                        PromptTokens,
-	"usage.output_tokens":                       CompletionTokens,
-	"usage.cache_read_input_tokens":             CachedTokens,
-	"usage.cache_creation_input_tokens":         CacheCreationTokens,
-	"message.model":                             ResponseModel,
-	"message.usage.input_tokens":                PromptTokens,
-	"message.usage.output_tokens":               CompletionTokens,
-	"message.usage.cache_read_input_tokens":     CachedTokens,
-	"message.usage.cache_creation_input_tokens": CacheCreationTokens,
+// anthropicUsage is where a Messages body, and message_delta, keep the model
+// and usage; message_start keeps them under "message". Bedrock's
+// InvokeModel returns the same vendor JSON.
+var anthropicUsage = map[string]Field{
+	"model":                             ResponseModel,
+	"usage.input_tokens":                PromptTokens,
+	"usage.output_tokens":               CompletionTokens,
+	"usage.cache_read_input_tokens":     CachedTokens,
+	"usage.cache_creation_input_tokens": CacheCreationTokens,
 }
+
+var anthropicResponse = merge(anthropicUsage, under("message", anthropicUsage))
 
 // Anthropic is the Messages API. message_start carries the first usage,
 // every message_delta the usage so far; input_tokens excludes the cached

@@ -63,16 +63,6 @@ var invokeChunk = tree(merge(anthropicResponse, map[string]Field{
 	"amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount": CacheCreationTokens,
 }))
 
-func merge(a, b map[string]Field) map[string]Field {
-	out := make(map[string]Field, len(a)+len(b))
-	for _, m := range []map[string]Field{a, b} {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // Bedrock InvokeModel response headers with token counts.
 var bedrockHeaders = [...]struct {
 	Name  string

@@ -103,3 +103,23 @@ func sum(cs ...usage.Count) usage.Count {
 	}
 	return out
 }
+
+// under puts paths below a prefix: an object key, or "[]" for the elements
+// of an array.
+func under(prefix string, paths map[string]Field) map[string]Field {
+	out := make(map[string]Field, len(paths))
+	for p, f := range paths {
+		out[prefix+"."+p] = f
+	}
+	return out
+}
+
+func merge(ms ...map[string]Field) map[string]Field {
+	out := map[string]Field{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -24,7 +24,7 @@ var geminiUsage = map[string]Field{
 var Gemini = register(&Family{
 	Name:     "gemini",
 	request:  tree(requestModel),
-	response: tree(withArrayElements(geminiUsage)),
+	response: tree(merge(geminiUsage, under("[]", geminiUsage))), // SSE, or one streamed array
 	modelFromPath: func(path string) string {
 		i := strings.LastIndex(path, "/models/")
 		if i < 0 {
@@ -38,14 +38,3 @@ var Gemini = register(&Family{
 		r.Completion = sum(v.counts[CompletionTokens], v.counts[ReasoningTokens])
 	},
 })
-
-// withArrayElements adds each path again under "[]", for bodies that are a
-// JSON array of such objects.
-func withArrayElements(paths map[string]Field) map[string]Field {
-	out := make(map[string]Field, 2*len(paths))
-	for p, f := range paths {
-		out[p] = f
-		out["[]."+p] = f
-	}
-	return out
-}

@@ -46,22 +46,20 @@ var AzureOpenAI = register(&Family{
 // OpenAIResponses is the Responses API: usage at the top of a JSON body, or
 // in the response object of response.completed, .incomplete and .failed.
 var OpenAIResponses = register(&Family{
-	Name:    "openai_responses",
-	request: tree(requestModel),
-	response: tree(map[string]Field{
-		"model":               ResponseModel,
-		"usage.input_tokens":  PromptTokens,
-		"usage.output_tokens": CompletionTokens,
-		"usage.total_tokens":  TotalTokens,
-		"usage.input_tokens_details.cached_tokens":     CachedTokens,
-		"usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
-		"response.model":                                        ResponseModel,
-		"response.usage.input_tokens":                           PromptTokens,
-		"response.usage.output_tokens":                          CompletionTokens,
-		"response.usage.total_tokens":                           TotalTokens,
-		"response.usage.input_tokens_details.cached_tokens":     CachedTokens,
-		"response.usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
-		"response.error":                                        ErrorBody,
-	}),
+	Name:        "openai_responses",
+	request:     tree(requestModel),
+	response:    tree(merge(responsesUsage, under("response", responsesUsage))),
 	errorEvents: []string{"error", "response.failed"},
 })
+
+// responsesUsage is a Responses object's model and usage, at the top of a
+// JSON body and under "response" in stream events.
+var responsesUsage = map[string]Field{
+	"model":               ResponseModel,
+	"usage.input_tokens":  PromptTokens,
+	"usage.output_tokens": CompletionTokens,
+	"usage.total_tokens":  TotalTokens,
+	"usage.input_tokens_details.cached_tokens":     CachedTokens,
+	"usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
+	"error": ErrorBody,
+}
