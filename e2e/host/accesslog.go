@@ -2,8 +2,10 @@ package host
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -100,4 +102,55 @@ func headerOperator(hs [][2]string, arg string) string {
 		}
 	}
 	return "-"
+}
+
+// numericOperators render as JSON numbers in json_format.
+var numericOperators = map[string]bool{"RESPONSE_CODE": true}
+
+// AccessLogJSON renders an Envoy json_format access log: keys sorted (Envoy
+// always sorts them), a value that is one command operator typed (null when
+// the operator has no value, a number for numeric operators), any other
+// value a string with "-" for missing parts, as in text formats.
+func AccessLogJSON(format map[string]string, ex Exchange, res *Result) (string, error) {
+	keys := make([]string, 0, len(format))
+	for k := range format {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, k := range keys {
+		v, err := jsonValue(format[k], ex, res)
+		if err != nil {
+			return "", fmt.Errorf("access log %s: %v", k, err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		kq, _ := json.Marshal(k)
+		b.Write(kq)
+		b.WriteByte(':')
+		b.WriteString(v)
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+func jsonValue(f string, ex Exchange, res *Result) (string, error) {
+	s, err := AccessLog(f, ex, res)
+	if err != nil {
+		return "", err
+	}
+	if m := operatorRe.FindStringSubmatch(f); m != nil && len(m[0]) == len(f) {
+		switch {
+		case s == "-":
+			return "null", nil
+		case numericOperators[m[1]]:
+			if _, err := strconv.Atoi(s); err == nil {
+				return s, nil
+			}
+		}
+	}
+	q, _ := json.Marshal(s)
+	return string(q), nil
 }

@@ -3,7 +3,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand"
@@ -58,23 +57,10 @@ func Options(cfg *envoyconfig.Config) host.Options {
 	return o
 }
 
-// AccessLogLine renders envoy.yaml's JSON access log for one exchange, keys
-// sorted.
+// AccessLogLine renders envoy.yaml's JSON access log for one exchange as
+// Envoy's json_format does.
 func AccessLogLine(cfg *envoyconfig.Config, ex host.Exchange, res *host.Result) (string, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range cfg.AccessLogKeys() {
-		v, err := host.AccessLog(cfg.AccessLog[k], ex, res)
-		if err != nil {
-			return "", fmt.Errorf("access log %s: %v", k, err)
-		}
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "%q:%q", k, v)
-	}
-	b.WriteByte('}')
-	return b.String(), nil
+	return host.AccessLogJSON(cfg.AccessLog, ex, res)
 }
 
 // LoadWasm compiles the plugin: $LLMPROXY_WASM if set (make test builds it
