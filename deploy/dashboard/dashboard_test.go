@@ -16,9 +16,11 @@ import (
 // emitted is what the plugin publishes; a new metric is added here with
 // its publish constant when a panel starts to use it.
 var emitted = Vocabulary{
-	Metrics: map[string]bool{publish.MetricPromptTokens: true, publish.MetricCompletionTokens: true},
+	Metrics: map[string]bool{publish.MetricPromptTokens: true, publish.MetricCompletionTokens: true,
+		publish.MetricRequests: true, publish.MetricTTFT + "_bucket": true},
 	Labels: map[string]bool{publish.TagSourceWorkload: true, publish.TagSourceNamespace: true,
-		publish.TagDestinationService: true, publish.TagModel: true},
+		publish.TagDestinationService: true, publish.TagModel: true, publish.TagOutcome: true,
+		"le": true}, // Prometheus' histogram bucket label
 }
 
 func path(t *testing.T) string {
