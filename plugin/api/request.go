@@ -4,7 +4,6 @@ import "github.com/llmproxy/llmproxy/plugin/jsonscan"
 
 // Request reads the top-level model of a request body as it streams by.
 type Request struct {
-	fam    *Family
 	scan   jsonscan.Scanner
 	v      values
 	active bool
@@ -12,7 +11,6 @@ type Request struct {
 
 // Start begins reading a request of the given family.
 func (r *Request) Start(f *Family) {
-	r.fam = f
 	r.v = values{}
 	r.scan.Reset(f.request, &r.v)
 	r.active = true
@@ -38,6 +36,3 @@ func (r *Request) Err() string { return r.scan.Err() }
 
 // Active reports whether more body is worth reading.
 func (r *Request) Active() bool { return r.active }
-
-// Family is the API family the request was started with.
-func (r *Request) Family() *Family { return r.fam }

@@ -19,7 +19,8 @@ type Provider struct {
 	// Path is the upstream API path; :path is rewritten to it.
 	Path string `json:"path"`
 	// APIKey, or the name of a VM environment variable holding it
-	// (vmConfig.env in Istio), so the secret can live outside the manifest.
+	// (vmConfig.env in Istio), so the secret can live outside the manifest;
+	// Parse resolves the variable into APIKey.
 	APIKey    string `json:"api_key"`
 	APIKeyEnv string `json:"api_key_env"`
 	// Auth is how the key is sent: "bearer" (Authorization: Bearer, for
@@ -61,9 +62,6 @@ func (m *HeaderMatch) Matches(v string, present bool) bool {
 	}
 	return v == m.Exact
 }
-
-// Key is the API key, resolved from the environment at configuration.
-func (p *Provider) Key() string { return p.APIKey }
 
 func (c *Config) checkProviders() error {
 	for i := range c.Providers {

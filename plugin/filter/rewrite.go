@@ -35,7 +35,7 @@ func (s *Stream) route(h proxy.Host, p *config.Provider, c *call) string {
 	}
 	set(":authority", p.Host)
 	set(":path", p.Path)
-	switch key := p.Key(); {
+	switch key := p.APIKey; {
 	case key == "":
 	case p.Auth == "x-api-key":
 		set("x-api-key", key)
