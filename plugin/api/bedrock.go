@@ -96,6 +96,11 @@ func (c *chunkSink) Value(slot int, k jsonscan.Kind, raw []byte) {
 	c.v.Value(slot, k, raw)
 }
 
+// broken reports whether the chunk's vendor JSON could not be read whole.
+func (c *chunkSink) broken() bool {
+	return c.b64.broken || c.scan.Started() && (c.scan.Err() != "" || !c.scan.Done())
+}
+
 // Piece implements jsonscan.PieceSink.
 func (c *chunkSink) Piece(_ int, p []byte) { c.b64.feed(p, c.scan.Feed) }
 

@@ -36,9 +36,11 @@ func (r *Response) Dispatch() {
 		return
 	}
 	r.scan.Finish()
-	if r.scan.Started() && (r.scan.Err() != "" || !r.scan.Done()) {
+	ok := r.scan.Done() && r.scan.Err() == ""
+	if r.scan.Started() && !ok {
 		r.badDocs++
 	}
+	r.commit(ok)
 }
 
 // eventHandler reads Bedrock's eventstream messages: JSON payloads, where
@@ -50,7 +52,7 @@ func (h eventHandler) Start(eventType, messageType []byte) {
 	if string(messageType) == "exception" || string(messageType) == "error" {
 		r.errEvent = true
 	}
-	r.sink = &r.v
+	r.sink = &r.doc
 	if string(eventType) == "chunk" {
 		r.chunk.start()
 		r.sink = &r.chunk
@@ -63,7 +65,9 @@ func (h eventHandler) Payload(p []byte) { h.r.scan.Feed(p) }
 func (h eventHandler) End(valid bool) {
 	r := h.r
 	r.scan.Finish()
-	if !valid || r.scan.Started() && (r.scan.Err() != "" || !r.scan.Done()) {
+	ok := valid && r.scan.Done() && r.scan.Err() == "" && !r.chunk.broken()
+	if !ok && (!valid || r.scan.Started()) {
 		r.badDocs++
 	}
+	r.commit(ok)
 }

@@ -31,6 +31,9 @@ func (r *Request) Feed(p []byte) {
 // later, and a later duplicate key wins as in most JSON decoders.
 func (r *Request) Model() string { return r.v.model }
 
+// Complete reports whether the whole top-level document was read.
+func (r *Request) Complete() bool { return r.scan.Done() }
+
 // Err describes why the body could not be read as JSON, or is empty.
 func (r *Request) Err() string { return r.scan.Err() }
 

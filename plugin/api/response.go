@@ -47,7 +47,8 @@ type Response struct {
 	status int
 	scan   jsonscan.Scanner
 	sink   jsonscan.Sink
-	v      values
+	v      values // from complete, well-formed documents
+	doc    values // from the document being read
 
 	sse    sse.Framer
 	lines  ndjson.Framer
@@ -60,14 +61,15 @@ type Response struct {
 	badDocs  int     // documents or messages that did not parse
 	errEvent bool
 	sawBody  bool
+	complete bool
 	unread   string // why the body could not be read, if it could not
 }
 
 // Start begins reading a response; status is the HTTP status code.
 func (r *Response) Start(f *Family, format Format, status int) {
 	*r = Response{fam: f, format: format, status: status}
-	r.sink = &r.v
-	r.chunk.v = &r.v
+	r.sink = &r.doc
+	r.chunk.v = &r.doc
 	if format == FormatJSON {
 		r.scan.Reset(f.response, r.sink)
 	}
@@ -115,11 +117,30 @@ func (r *Response) Feed(p []byte) {
 	}
 }
 
+// commit keeps what the document just read reported, if it was whole and
+// well-formed: numbers read before a syntax error are not usage.
+func (r *Response) commit(ok bool) {
+	if ok {
+		r.v.merge(&r.doc)
+	}
+	r.doc = values{}
+}
+
 // Finish completes the record. complete is false when the stream ended
-// without its end (a reset or a truncated body).
+// without its end (a reset or a truncated body): its usage is unreadable.
 func (r *Response) Finish(rec *usage.Record, complete bool) {
-	if complete && r.format == FormatNDJSON {
-		r.lines.Close(r)
+	switch r.format {
+	case FormatNDJSON:
+		if complete {
+			r.lines.Close(r)
+		}
+	case FormatSSE:
+		if r.inEvent { // the body ended inside an event: it was cut short
+			r.badDocs++
+		}
+	case FormatJSON:
+		r.scan.Finish()
+		r.commit(r.scan.Done() && r.scan.Err() == "")
 	}
 	r.fam.finish(&r.v, rec)
 	if !rec.Total.Set && rec.Prompt.Set && rec.Completion.Set {
@@ -131,19 +152,23 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 	switch {
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
+	case !complete || r.v.invalid > 0:
+		rec.Outcome = usage.Unreadable
+		rec.Prompt, rec.Completion, rec.Total = usage.Count{}, usage.Count{}, usage.Count{}
+		rec.CachedInput, rec.CacheCreation, rec.Reasoning = usage.Count{}, usage.Count{}, usage.Count{}
 	case rec.HasTokens():
 		rec.Outcome = usage.Reported
-	case r.format == FormatNone || !complete || r.unparsed():
+	case r.format == FormatNone || r.unparsed():
 		rec.Outcome = usage.Unreadable
 	default:
 		rec.Outcome = usage.Missing
 	}
+	r.complete = complete
 }
 
 func (r *Response) unparsed() bool {
 	switch r.format {
 	case FormatJSON:
-		r.scan.Finish()
 		return !r.sawBody || r.scan.Err() != "" || !r.scan.Done()
 	case FormatEventStream:
 		return r.events.Err() != "" || r.badDocs > 0
@@ -162,6 +187,10 @@ func (r *Response) Why() string {
 		return "broken event stream: " + r.events.Err()
 	case r.badDocs > 0:
 		return "malformed stream events"
+	case r.v.invalid > 0:
+		return "a token count is negative, fractional or beyond int64"
+	case !r.complete:
+		return "the stream ended before its end"
 	}
-	return "the stream ended early"
+	return "the body ended early"
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/llmproxy/llmproxy/plugin/jsonscan"
@@ -8,6 +9,8 @@ import (
 )
 
 // values collects what the scanner reports, last value winning per field.
+// A response keeps two: the document being read, and what complete,
+// well-formed documents reported, into which the first is merged.
 type values struct {
 	counts  [numFields]usage.Count
 	model   string
@@ -46,11 +49,26 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 	}
 }
 
-// parseCount accepts non-negative integers, also written as 11.0 or 1.1e1,
-// up to 2^53 when written as a float.
+// merge takes what a complete document reported.
+func (v *values) merge(d *values) {
+	for f, c := range d.counts {
+		if c.Set {
+			v.counts[f] = c
+		}
+	}
+	if d.model != "" && d.model != v.model {
+		v.model = d.model
+	}
+	v.errBody = v.errBody || d.errBody
+	v.done = v.done || d.done
+	v.invalid += d.invalid
+}
+
+// parseCount accepts integers from 0 to the int64 maximum (what Envoy's
+// counters take), also written as 11.0 or 1.1e1 up to 2^53.
 func parseCount(raw []byte) (uint64, bool) {
 	if n, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
-		return n, true
+		return n, n <= math.MaxInt64
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil || f < 0 || f > 1<<53 || f != float64(uint64(f)) {

@@ -136,8 +136,13 @@ func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	s.publishRequestModel(h, c.req.Model())
-	if endOfStream && c.published == "" && c.req.Err() != "" {
-		h.Log(proxy.Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
+	if endOfStream && c.published == "" {
+		switch {
+		case c.req.Err() != "":
+			h.Log(proxy.Info, "llmproxy: request body of "+c.path+" is not JSON: "+c.req.Err())
+		case !c.req.Complete():
+			h.Log(proxy.Info, "llmproxy: request body of "+c.path+" ends inside its JSON document")
+		}
 	}
 }
 

@@ -95,9 +95,26 @@ func (s *Scanner) endString() {
 		return
 	}
 	if s.capture {
-		s.sink.Value(s.pending.Slot, String, unescape(s.dec[:0], s.buf[:s.n]))
+		raw := s.buf[:s.n]
+		if s.over {
+			raw = wholeRunes(raw)
+		}
+		s.sink.Value(s.pending.Slot, String, unescape(s.dec[:0], raw))
 	}
 	s.valueDone()
+}
+
+// wholeRunes drops a rune that the MaxValue cut left incomplete.
+func wholeRunes(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			break
+		}
+	}
+	return b
 }
 
 // scanSkip passes over a container nobody asked for, counting only nesting.

@@ -57,10 +57,13 @@ func CleanTag(v string, max int) string {
 }
 
 // CleanValue cuts a filter-state value to max bytes and replaces control
-// bytes, because access-log lines are parsed downstream.
+// bytes and invalid UTF-8, because access-log lines are parsed downstream.
 func CleanValue(v string, max int) string { return clean(v, max) }
 
 func clean(v string, max int) string {
+	if !utf8.ValidString(v) {
+		v = strings.ToValidUTF8(v, "_")
+	}
 	if len(v) > max {
 		for max > 0 && !utf8.RuneStart(v[max]) {
 			max--
