@@ -1,15 +1,16 @@
 package jsonscan
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 var (
-	strStop  [256]bool // bytes that end a run inside a string
 	skipStop [256]bool // bytes that matter inside a skipped container
 	litStop  [256]bool // bytes that end a literal
 )
 
 func init() {
-	strStop['"'], strStop['\\'] = true, true
 	for _, c := range []byte(`"{}[]`) {
 		skipStop[c] = true
 	}
@@ -28,10 +29,9 @@ func (s *Scanner) scanString(p []byte, i int) int {
 		s.esc = false
 		j++
 	}
+	quote := -1
 	for {
-		for j < len(p) && !strStop[p[j]] {
-			j++
-		}
+		j = nextStringStop(p, j, &quote)
 		if j == len(p) {
 			s.store(p[i:j])
 			return j
@@ -119,6 +119,7 @@ func wholeRunes(b []byte) []byte {
 
 // scanSkip passes over a container nobody asked for, counting only nesting.
 func (s *Scanner) scanSkip(p []byte, i int) int {
+	quote := -1
 	for i < len(p) {
 		if s.skipStr {
 			if s.esc {
@@ -126,9 +127,7 @@ func (s *Scanner) scanSkip(p []byte, i int) int {
 				i++
 				continue
 			}
-			for i < len(p) && !strStop[p[i]] {
-				i++
-			}
+			i = nextStringStop(p, i, &quote)
 			if i == len(p) {
 				return i
 			}
@@ -247,4 +246,22 @@ func hexRune(b []byte) (rune, int) {
 		r = r<<4 | rune(c)
 	}
 	return r, 4
+}
+
+// nextStringStop is the index of the next '"' or '\\' in p[j:], or len(p).
+// String contents are most of an LLM body, so they are skipped with
+// IndexByte (vectorised natively, assembly on wasm) rather than a byte loop.
+// *quote caches the next '"' at or after j, so that many escapes before a
+// far quote cost one search, not one each.
+func nextStringStop(p []byte, j int, quote *int) int {
+	if *quote < j {
+		*quote = len(p)
+		if q := bytes.IndexByte(p[j:], '"'); q >= 0 {
+			*quote = j + q
+		}
+	}
+	if b := bytes.IndexByte(p[j:*quote], '\\'); b >= 0 {
+		return j + b
+	}
+	return *quote
 }

@@ -188,3 +188,15 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+// TestManyEscapesStayLinear feeds strings made of escapes before a far
+// quote, in tracked and skipped positions; a rescan per escape would not
+// finish.
+func TestManyEscapesStayLinear(t *testing.T) {
+	esc := strings.Repeat(`\n`, 1<<20)
+	doc := `{"messages":[{"content":"` + esc + `"}],"model":"m` + esc + `"}`
+	r, s := scan(doc, []int{len(doc) / 3, len(doc) / 2})
+	if s.Err() != "" || len(r) != 1 || !strings.HasPrefix(r[0].v, "m\n\n") {
+		t.Fatalf("err %q, got %d values", s.Err(), len(r))
+	}
+}

@@ -3,6 +3,8 @@
 // the size of an event.
 package sse
 
+import "bytes"
+
 // Handler receives one stream's events.
 type Handler interface {
 	// EventType is called when an "event:" field is read; name is cut to
@@ -49,11 +51,13 @@ type Framer struct {
 	pending bool // the current event has any field
 	evType  [MaxEventType]byte
 	evLen   int
+	lf      int // next LF in the current chunk, once searched
 }
 
 // Feed parses the next chunk.
 func (f *Framer) Feed(p []byte, h Handler) {
 	i := 0
+	f.lf = -1
 	if f.afterCR && len(p) > 0 {
 		f.afterCR = false
 		if p[0] == '\n' {
@@ -87,10 +91,7 @@ func (f *Framer) Feed(p []byte, h Handler) {
 		case inValue:
 			i = f.readValue(p, i, h)
 		case inIgnored:
-			j := i
-			for j < len(p) && p[j] != '\n' && p[j] != '\r' {
-				j++
-			}
+			j := f.lineEnd(p, i)
 			i = j
 			if j < len(p) {
 				i = f.endLine(p, j)
@@ -156,10 +157,7 @@ func (f *Framer) startField(h Handler) {
 var newline = []byte{'\n'}
 
 func (f *Framer) readValue(p []byte, i int, h Handler) int {
-	j := i
-	for j < len(p) && p[j] != '\n' && p[j] != '\r' {
-		j++
-	}
+	j := f.lineEnd(p, i)
 	switch f.field {
 	case fieldData:
 		if j > i {
@@ -187,4 +185,21 @@ func (f *Framer) dispatch(h Handler) {
 		h.Dispatch()
 	}
 	f.pending, f.hasData = false, false
+}
+
+// lineEnd is the index of the first CR or LF in p[i:], or len(p).
+// IndexByte is vectorised natively and hand-written for wasm, which beats a
+// byte loop on long data lines; the next LF is cached for the chunk so that
+// many lone CRs before it cost one search.
+func (f *Framer) lineEnd(p []byte, i int) int {
+	if f.lf < i {
+		f.lf = len(p)
+		if n := bytes.IndexByte(p[i:], '\n'); n >= 0 {
+			f.lf = i + n
+		}
+	}
+	if r := bytes.IndexByte(p[i:f.lf], '\r'); r >= 0 {
+		return i + r
+	}
+	return f.lf
 }

@@ -3,6 +3,7 @@ package sse
 import (
 	"fmt"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/llmproxy/llmproxy/internal/fixture"
@@ -104,4 +105,14 @@ func FuzzFramer(f *testing.F) {
 			t.Fatalf("cuts %v changed events:\n%s\n%s", cuts, got, whole)
 		}
 	})
+}
+
+// TestManyCRsStayLinear: lone CRs before a far LF end many lines, each of
+// which must not search for the LF again.
+func TestManyCRsStayLinear(t *testing.T) {
+	stream := "data: a\r" + strings.Repeat("\r", 1<<20) + "x\n"
+	got := frame(stream, []int{1 << 19})
+	if len(got) != 1 || got[0].Data != "a" {
+		t.Fatalf("got %d events", len(got))
+	}
 }
