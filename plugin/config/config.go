@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -70,8 +71,11 @@ func Parse(raw []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, explain(err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(raw[dec.InputOffset():]); len(rest) > 0 {
 		return Config{}, errors.New("configuration: trailing data after the JSON object")
+	}
+	if err := checkKeys(raw, reflect.TypeOf(c), ""); err != nil {
+		return Config{}, err
 	}
 	for _, l := range []limit{
 		{"max_model_labels", &c.MaxModelLabels, 1, 10000},

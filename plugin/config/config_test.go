@@ -37,6 +37,9 @@ func TestParse(t *testing.T) {
 		{name: "zero limit", config: `{"max_model_labels": 0}`, expectErr: `"max_model_labels": 0 is out of range`},
 		{name: "too large", config: `{"max_value_length": 100000}`, expectErr: `"max_value_length": 100000 is out of range`},
 		{name: "trailing data", config: `{} {}`, expectErr: "trailing data"},
+		{name: "trailing closer", config: `{}}`, expectErr: "trailing data"},
+		{name: "case-folded key", config: `{"MAX_MODEL_LABELS": 5}`, expectErr: `"MAX_MODEL_LABELS": unknown field`},
+		{name: "case-folded nested key", config: `{"providers": [{"Host": "h", "path": "/"}]}`, expectErr: `"providers[0].Host": unknown field`},
 		{name: "paths", config: `{"paths": {"/gw/chat": "openai", "/gw/claude/*": "anthropic"}, "keep_accept_encoding": true}`,
 			want: with(func(c *Config) {
 				c.Paths = map[string]string{"/gw/chat": "openai", "/gw/claude/*": "anthropic"}
