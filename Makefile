@@ -31,6 +31,7 @@ build-tinygo:
 # the SDK's emulator, and the built plugin.wasm in the in-process host.
 test: build
 	LLMPROXY_WASM=$(CURDIR)/$(WASM) $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=$(TEST_FUZZTIME)
 
 # The plugin in an Envoy-like in-process host (wazero), not Envoy.
 run: build
@@ -44,6 +45,46 @@ check:
 
 clean:
 	rm -f $(WASM) plugin-tinygo.wasm
+
+# --- Robustness and performance (issue 5) ---
+# `make bench`: llmproxy vs the copy floor vs buffer-then-parse, natively and
+# as .wasm in the in-process host; raw results in $(BENCHOUT), then the
+# summary with ratios and targets, then benchstat.
+# `make soak`: $(SOAK_EXCHANGES) mixed exchanges in one VM per host mode.
+# `make fuzz`: every fuzz target in the repository for $(FUZZTIME) each.
+
+BENCHCOUNT     ?= 6
+BENCHTIME      ?= 1s
+BENCHOUT       ?= build/bench.txt
+BENCHSTAT      ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+SOAK_EXCHANGES ?= 1000000
+FUZZTIME       ?= 10s
+TEST_FUZZTIME  ?= 5s
+
+.PHONY: bench soak fuzz
+
+bench:
+	@mkdir -p $(dir $(BENCHOUT))
+	@{ $(GO) test -run '^$$' -bench '^BenchmarkExchange$$' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) \
+		-timeout 0 ./e2e/bench 2>&1; echo $$? > $(BENCHOUT).rc; } | tee $(BENCHOUT); \
+		rc=$$(cat $(BENCHOUT).rc); rm -f $(BENCHOUT).rc; exit $$rc
+	$(GO) run ./e2e/bench/cmd/benchtable < $(BENCHOUT)
+	$(GO) run $(BENCHSTAT) -col /impl -row /level,/work $(BENCHOUT)
+
+soak: build
+	LLMPROXY_WASM=$(CURDIR)/$(WASM) LLMPROXY_SOAK=$(SOAK_EXCHANGES) \
+		$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e/soak
+
+# Targets are found with `go test -list`, so new ones need no edit here.
+fuzz:
+	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1 } /^ok / { if (names != "") print $$2 names; names = "" }' | \
+	while read pkg names; do \
+		for n in $$names; do \
+			echo "fuzz $$pkg $$n for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
 
 # --- Deployment (issue 4) ---
 # `make image`: plugin.wasm as the image Istio's WasmPlugin pulls (one layer,
