@@ -198,8 +198,10 @@ func (d *Decoder) gzipField(field byte) bool {
 				return false
 			}
 			d.skip = int(d.inf.take(16))
-		case field == 2 && d.skip < 0:
+			continue
+		case field == 2 && d.skip < 0: // a 2-byte header CRC
 			d.skip = 2
+			continue
 		case (field == 4 || field == 2) && d.skip == 0:
 			return true
 		}
