@@ -94,20 +94,14 @@ func writeHistogram(b *strings.Builder, name string, s Stat) {
 	if bucketTags != "" {
 		bucketTags += ","
 	}
-	var sum float64
-	for _, v := range s.Samples {
-		sum += float64(v)
-	}
-	for _, edge := range defaultBuckets {
-		n := 0
-		for _, v := range s.Samples {
-			if float64(v) <= edge {
-				n++
-			}
+	for i, edge := range defaultBuckets {
+		var n uint64
+		if i < len(s.Buckets) {
+			n = s.Buckets[i]
 		}
 		fmt.Fprintf(b, "%s_bucket{%sle=\"%s\"} %d\n", name, bucketTags, fmtFloat(edge), n)
 	}
-	fmt.Fprintf(b, "%s_bucket{%sle=\"+Inf\"} %d\n", name, bucketTags, len(s.Samples))
-	fmt.Fprintf(b, "%s_sum{%s} %s\n", name, tags, fmtFloat(sum))
-	fmt.Fprintf(b, "%s_count{%s} %d\n", name, tags, len(s.Samples))
+	fmt.Fprintf(b, "%s_bucket{%sle=\"+Inf\"} %d\n", name, bucketTags, s.Value)
+	fmt.Fprintf(b, "%s_sum{%s} %d\n", name, tags, s.Sum)
+	fmt.Fprintf(b, "%s_count{%s} %d\n", name, tags, s.Value)
 }

@@ -22,8 +22,14 @@ type Stat struct {
 	Tags             [][2]string // in extraction order
 	Type             string      // counter, gauge or histogram
 	Value            uint64      // counter/gauge value; histogram sample count
-	Samples          []uint64    // histogram samples
+	Samples          []uint64    // histogram samples, the first MaxSamples
+	Sum              uint64      // histogram: sum of the samples
+	Buckets          []uint64    // histogram: samples <= each of Envoy's default bucket edges
 }
+
+// MaxSamples bounds the samples a histogram keeps, so a long run does not
+// grow the host; Sum, Buckets and Value count them all.
+const MaxSamples = 1024
 
 type metricKind uint32
 
@@ -197,7 +203,18 @@ func (h *Host) exportMetrics(b wazero.HostModuleBuilder) {
 		case kindGauge:
 			m.Value = s[1]
 		default:
-			m.Samples = append(m.Samples, s[1])
+			if len(m.Samples) < MaxSamples {
+				m.Samples = append(m.Samples, s[1])
+			}
+			if m.Buckets == nil {
+				m.Buckets = make([]uint64, len(defaultBuckets))
+			}
+			for i, edge := range defaultBuckets {
+				if float64(s[1]) <= edge {
+					m.Buckets[i]++
+				}
+			}
+			m.Sum += s[1]
 			m.Value++
 		}
 		return statusOK
@@ -235,6 +252,7 @@ func (h *Host) Stats() []Stat {
 		c := *s
 		c.Tags = append([][2]string(nil), s.Tags...)
 		c.Samples = append([]uint64(nil), s.Samples...)
+		c.Buckets = append([]uint64(nil), s.Buckets...)
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
