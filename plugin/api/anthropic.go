@@ -35,6 +35,8 @@ var Anthropic = register(&Family{
 	}),
 	errorEvents: []string{"error"},
 	finish:      finishCacheApart,
+	// message_start is read whole; message_delta repeats the usage so far.
+	tailOnly: true,
 })
 
 // finishCacheApart maps APIs whose input count leaves out cache reads and

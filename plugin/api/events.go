@@ -8,13 +8,16 @@ var _ sse.Handler = (*Response)(nil)
 
 // EventType implements sse.Handler.
 func (r *Response) EventType(name []byte) {
-	if r.fam.isErrorEvent(name) {
+	if !r.resync && r.fam.isErrorEvent(name) {
 		r.errEvent = true
 	}
 }
 
 // Data implements sse.Handler and ndjson.Handler.
 func (r *Response) Data(p []byte) {
+	if r.resync {
+		return
+	}
 	if !r.inEvent {
 		r.inEvent, r.dataLen = true, 0
 		r.scan.Reset(r.fam.response, r.sink)
@@ -28,6 +31,10 @@ func (r *Response) Data(p []byte) {
 
 // Dispatch implements sse.Handler and ndjson.Handler.
 func (r *Response) Dispatch() {
+	if r.resync { // the rest of an event whose start was dropped
+		r.resync = false
+		return
+	}
 	if !r.inEvent {
 		return
 	}
@@ -41,6 +48,7 @@ func (r *Response) Dispatch() {
 		r.badDocs++
 	}
 	r.commit(ok)
+	r.holdTail()
 }
 
 // eventHandler reads Bedrock's eventstream messages: JSON payloads, where

@@ -40,6 +40,9 @@ type Family struct {
 	errorEvents []string
 	// finish maps the raw fields onto the record.
 	finish func(v *values, r *usage.Record)
+	// tailOnly: in an SSE stream, once the model is known, only the closing
+	// events matter, and they are short (see tail.go).
+	tailOnly bool
 }
 
 // Families by name, for configuration.

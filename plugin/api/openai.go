@@ -28,6 +28,7 @@ var OpenAI = register(&Family{
 	Name:     "openai",
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
+	tailOnly: true,
 })
 
 // AzureOpenAI is OpenAI behind /openai/deployments/{deployment}/...; the
@@ -36,6 +37,7 @@ var AzureOpenAI = register(&Family{
 	Name:     "azure_openai",
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
+	tailOnly: true,
 	modelFromPath: func(path string) string {
 		rest := strings.TrimPrefix(path, "/openai/deployments/")
 		dep, _, _ := strings.Cut(rest, "/")

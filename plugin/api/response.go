@@ -38,6 +38,14 @@ func FormatOf(contentType string) Format {
 	return FormatNone
 }
 
+type tailState uint8
+
+const (
+	tailNo   tailState = iota // every event is read
+	tailHeld                  // only the last bytes are kept
+	tailRead                  // the kept bytes were read
+)
+
 // Response reads the usage of a response body as it streams by. Memory does
 // not depend on the body: JSON is scanned, never held, and each event or
 // line is scanned piece by piece as its data arrives.
@@ -54,6 +62,11 @@ type Response struct {
 	lines  ndjson.Framer
 	events eventstream.Decoder
 	chunk  chunkSink
+
+	tail      tail
+	tailing   tailState
+	resync    bool // the next event read from the tail is partial: drop it
+	tailFound bool // the tail reported usage or an error
 
 	inEvent  bool
 	dataLen  int
@@ -109,7 +122,11 @@ func (r *Response) Feed(p []byte) {
 	case FormatJSON:
 		r.scan.Feed(p)
 	case FormatSSE:
-		r.sse.Feed(p, r)
+		if r.tailing == tailHeld {
+			r.tail.write(p)
+		} else if n := r.sse.Feed(p, r); n < len(p) {
+			r.tail.write(p[n:])
+		}
 	case FormatNDJSON:
 		r.lines.Feed(p, r)
 	case FormatEventStream:
@@ -117,11 +134,85 @@ func (r *Response) Feed(p []byte) {
 	}
 }
 
+// Skippable is how many leading bytes of the next chunk, of size bytes, may
+// go by unread; the caller reports them with Skip.
+func (r *Response) Skippable(size int) int {
+	if r.tailing != tailHeld || size <= TailSize {
+		return 0
+	}
+	return size - TailSize
+}
+
+// Skip records n bytes of the body that went by unread.
+func (r *Response) Skip(n int) {
+	if n > 0 {
+		r.sawBody = true
+		r.tail.gap()
+	}
+}
+
+// holdTail, after an event, starts keeping only the stream's last bytes if
+// nothing but its closing events can add to what is known.
+func (r *Response) holdTail() {
+	if r.fam.tailOnly && r.format == FormatSSE && r.tailing == tailNo && r.v.model != "" {
+		r.tailing = tailHeld
+		r.tail.start()
+		r.sse.Pause()
+	}
+}
+
+// readTail reads the closing events kept by holdTail.
+func (r *Response) readTail() {
+	if r.tailing != tailHeld {
+		return
+	}
+	r.tailing = tailRead
+	defer r.tail.release()
+	b := r.tail.bytes()
+	if !r.readClosing(b) {
+		r.readEvents(b, r.tail.lost)
+	}
+}
+
+// readClosing reads the tail's events from the last one back and stops at
+// the first that reports usage or an error; for a tailOnly family the ones
+// before it add nothing. It gives up, leaving no trace, after a few events,
+// at the start of a partial tail, or if the stream ended inside an event.
+func (r *Response) readClosing(b []byte) bool {
+	if !sse.EndsEvent(b) {
+		return false
+	}
+	v, bad, errEvent := r.v, r.badDocs, r.errEvent
+	for end, n := len(b), 0; end > 0 && n < closingEvents; n++ {
+		start, whole := sse.EventBefore(b, end)
+		if !whole && r.tail.lost {
+			break
+		}
+		r.readEvents(b[start:end], false)
+		if r.tailFound {
+			return true
+		}
+		end = start
+	}
+	r.v, r.badDocs, r.errEvent = v, bad, errEvent
+	return false
+}
+
+// readEvents reads whole events from b; partial means b starts inside one.
+func (r *Response) readEvents(b []byte, partial bool) {
+	r.sse = sse.Framer{}
+	r.inEvent, r.resync = false, partial
+	r.sse.Feed(b, r)
+}
+
 // commit keeps what the document just read reported, if it was whole and
 // well-formed: numbers read before a syntax error are not usage.
 func (r *Response) commit(ok bool) {
 	if ok {
 		r.v.merge(&r.doc)
+	}
+	if r.tailing == tailRead && (ok && r.doc.reported() || r.errEvent) {
+		r.tailFound = true
 	}
 	r.doc = values{}
 }
@@ -135,6 +226,7 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 			r.lines.Close(r)
 		}
 	case FormatSSE:
+		r.readTail()
 		if r.inEvent { // the body ended inside an event: it was cut short
 			r.badDocs++
 		}

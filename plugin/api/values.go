@@ -49,6 +49,16 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 	}
 }
 
+// reported says whether a document reported a token count or an error.
+func (v *values) reported() bool {
+	for _, c := range v.counts {
+		if c.Set {
+			return true
+		}
+	}
+	return v.errBody
+}
+
 // merge takes what a complete document reported.
 func (v *values) merge(d *values) {
 	for f, c := range d.counts {

@@ -72,6 +72,10 @@ func (d *Decoder) Start(contentEncoding string) bool {
 	return true
 }
 
+// Identity reports whether bytes pass through undecoded, so that a caller
+// may leave some of them unread.
+func (d *Decoder) Identity() bool { return d.wrap == identity }
+
 // Err says why decoding stopped, or is empty.
 func (d *Decoder) Err() string { return d.err }
 

@@ -79,21 +79,14 @@ func (s *Stream) count(h proxy.Host) {
 	if model == "" {
 		model = c.rec.ResponseModel
 	}
-	workload, namespace := p.source(h)
-	max := p.cfg.MaxTagLength
-	tags := publish.Tags{
-		SourceWorkload:     publish.CleanTag(workload, max),
-		SourceNamespace:    publish.CleanTag(namespace, max),
-		DestinationService: publish.CleanTag(publish.DestinationService(clusterName(h), c.authority), max),
-		Model:              p.modelLabel(publish.CleanTag(model, max)),
-	}
+	ls := p.seriesFor(h, clusterName(h), c.authority, model)
 	if p.overflow {
 		p.overflow = false
-		p.add(h, series{metric: publish.MetricModelOverflow}, 1)
+		p.add(h, noSlot, series{metric: publish.MetricModelOverflow}, 1)
 	}
 	r := &c.rec
-	p.add(h, series{metric: publish.MetricRequests, tags: tags, outcome: r.Outcome.String()}, 1)
-	for _, m := range [...]struct {
+	p.add(h, slotRequests+int(r.Outcome), series{metric: publish.MetricRequests, tags: ls.tags, outcome: r.Outcome.String()}, 1)
+	for i, m := range [...]struct {
 		name string
 		n    usage.Count
 	}{
@@ -103,14 +96,14 @@ func (s *Stream) count(h proxy.Host) {
 		{publish.MetricReasoningTokens, r.Reasoning},
 	} {
 		if m.n.Set {
-			p.add(h, series{metric: m.name, tags: tags}, m.n.N)
+			p.add(h, slotTokens+i, series{metric: m.name, tags: ls.tags}, m.n.N)
 		}
 	}
 	if r.TimeToFirstByte.Set {
-		p.record(h, series{metric: publish.MetricTTFT, tags: tags}, r.TimeToFirstByte.N)
+		p.record(h, slotTTFT, series{metric: publish.MetricTTFT, tags: ls.tags}, r.TimeToFirstByte.N)
 	}
 	if r.Duration.Set {
-		p.record(h, series{metric: publish.MetricDuration, tags: tags}, r.Duration.N)
+		p.record(h, slotDuration, series{metric: publish.MetricDuration, tags: ls.tags}, r.Duration.N)
 	}
 }
 

@@ -21,6 +21,32 @@ type Plugin struct {
 	overflow bool // the last modelLabel call ran out of labels
 	paths    map[string]*api.Family
 	models   map[string]struct{}
+
+	free []*call // finished calls, for reuse
+	last lastSeries
+}
+
+// maxFree bounds the calls kept for reuse: the streams a VM usually has in
+// flight at once.
+const maxFree = 32
+
+// newCall returns a zeroed call, reusing a finished one: a call is a few
+// KiB, and allocating one per stream kept Go's allocator and collector busy.
+func (p *Plugin) newCall() *call {
+	n := len(p.free)
+	if n == 0 {
+		return new(call)
+	}
+	c := p.free[n-1]
+	p.free = p.free[:n-1]
+	return c
+}
+
+func (p *Plugin) release(c *call) {
+	if len(p.free) < maxFree {
+		*c = call{}
+		p.free = append(p.free, c)
+	}
 }
 
 // OtherModel is the model label used once MaxModelLabels distinct models
@@ -45,6 +71,7 @@ func (p *Plugin) Configure(h proxy.Host, raw []byte) error {
 		return err
 	}
 	p.cfg = c
+	p.last = lastSeries{} // its tags were cleaned under the old limits
 	p.paths = map[string]*api.Family{}
 	for path, name := range c.Paths {
 		p.paths[path] = api.Families[name]
@@ -110,13 +137,55 @@ type series struct {
 	rewrite string // rewrites only
 }
 
+// lastSeries is the tag set of the last call and the ids of its series. A
+// VM mostly sees the same destination and model over and over; hashing
+// every tag string for every counter was a large part of a call's cost.
+type lastSeries struct {
+	valid                     bool
+	cluster, authority, model string // as read, before cleaning
+	tags                      publish.Tags
+	overflowed                bool // the model label became OtherModel
+	ids                       [numSlots]uint32
+	defined                   [numSlots]bool
+}
+
+// Series slots of lastSeries: requests by outcome, then tokens in the
+// order count publishes them, then the histograms.
+const (
+	noSlot       = -1
+	slotRequests = 0
+	slotTokens   = slotRequests + 8
+	slotTTFT     = slotTokens + 4
+	slotDuration = slotTTFT + 1
+	numSlots     = slotDuration + 1
+)
+
+// seriesFor returns the tags of a call, from the last call's if they match.
+func (p *Plugin) seriesFor(h proxy.Host, cluster, authority, model string) *lastSeries {
+	ls := &p.last
+	if ls.valid && ls.cluster == cluster && ls.authority == authority && ls.model == model {
+		p.overflow = ls.overflowed
+		return ls
+	}
+	workload, namespace := p.source(h)
+	max := p.cfg.MaxTagLength
+	*ls = lastSeries{valid: true, cluster: cluster, authority: authority, model: model, tags: publish.Tags{
+		SourceWorkload:     publish.CleanTag(workload, max),
+		SourceNamespace:    publish.CleanTag(namespace, max),
+		DestinationService: publish.CleanTag(publish.DestinationService(cluster, authority), max),
+		Model:              p.modelLabel(publish.CleanTag(model, max)),
+	}}
+	ls.overflowed = p.overflow
+	return ls
+}
+
 // add increments a counter series, defining it the first time it has
 // something to count: a call that reports no completion tokens leaves no
 // zero-valued completion series behind.
-func (p *Plugin) add(h proxy.Host, s series, delta uint64) {
+func (p *Plugin) add(h proxy.Host, slot int, s series, delta uint64) {
 	// Envoy rejects a zero increment; a reported zero still defines the
 	// series, at zero.
-	if id, ok := p.define(h, proxy.Counter, s); ok && delta > 0 {
+	if id, ok := p.id(h, proxy.Counter, slot, s); ok && delta > 0 {
 		if err := h.AddCounter(id, delta); err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot increment "+s.metric+": "+err.Error())
 		}
@@ -124,12 +193,25 @@ func (p *Plugin) add(h proxy.Host, s series, delta uint64) {
 }
 
 // record adds a sample to a histogram series.
-func (p *Plugin) record(h proxy.Host, s series, v uint64) {
-	if id, ok := p.define(h, proxy.Histogram, s); ok {
+func (p *Plugin) record(h proxy.Host, slot int, s series, v uint64) {
+	if id, ok := p.id(h, proxy.Histogram, slot, s); ok {
 		if err := h.RecordHistogram(id, v); err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot record "+s.metric+": "+err.Error())
 		}
 	}
+}
+
+// id is the metric id of a series, from its lastSeries slot if it has one.
+func (p *Plugin) id(h proxy.Host, kind proxy.MetricKind, slot int, s series) (uint32, bool) {
+	if slot == noSlot {
+		return p.define(h, kind, s)
+	}
+	if p.last.defined[slot] {
+		return p.last.ids[slot], true
+	}
+	id, ok := p.define(h, kind, s)
+	p.last.ids[slot], p.last.defined[slot] = id, ok
+	return id, ok
 }
 
 func (p *Plugin) define(h proxy.Host, kind proxy.MetricKind, s series) (uint32, bool) {

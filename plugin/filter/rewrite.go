@@ -91,7 +91,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 	}
 	c.buffering = false
 	body := make([]byte, 0, size)
-	if err := h.ReadBody(proxy.RequestBody, size, func(p []byte) {
+	if err := h.ReadBody(proxy.RequestBody, 0, size, func(p []byte) {
 		body = append(body, p...)
 		c.req.Feed(p)
 	}); err != nil {
@@ -112,7 +112,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 			s.publishRequestModel(h, c.req.Model())
 			return proxy.Continue
 		}
-		s.p.add(h, series{metric: publish.MetricRewrites, rewrite: rewriteApplied}, 1)
+		s.p.add(h, noSlot, series{metric: publish.MetricRewrites, rewrite: rewriteApplied}, 1)
 		c.injected = res.Injected
 	}
 	s.publishRequestModel(h, res.ModelSent)
@@ -121,7 +121,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 
 func (s *Stream) rewriteSkipped(h proxy.Host, result, why string) {
 	h.Log(proxy.Info, "llmproxy: request to "+s.call.path+" forwarded without rewrite: "+why)
-	s.p.add(h, series{metric: publish.MetricRewrites, rewrite: result}, 1)
+	s.p.add(h, noSlot, series{metric: publish.MetricRewrites, rewrite: result}, 1)
 }
 
 // addsUsageNull says whether the upstream puts "usage":null on chunks only

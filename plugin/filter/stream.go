@@ -18,6 +18,8 @@ import (
 type Stream struct {
 	p    *Plugin
 	call *call
+	rec  usage.Record // the published record, once call is given back
+	done bool
 }
 
 // call is what an LLM call needs; its size does not depend on the bodies.
@@ -51,7 +53,8 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	}
 	// request.* attributes and the request headers are gone after this
 	// callback, so keep what is needed later.
-	c := &call{method: "POST"}
+	c := s.p.newCall()
+	c.method = "POST"
 	c.path, _ = h.Header(proxy.RequestHeaders, ":path")
 	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
 	if p := s.p.cfg.ProviderFor(c.authority); p != nil {
@@ -60,9 +63,11 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	}
 	c.fam = api.Detect(c.path, s.p.paths)
 	if c.fam == nil {
+		s.p.release(c)
 		return proxy.Continue
 	}
 	if ct, _ := h.Header(proxy.RequestHeaders, "content-type"); !maybeJSON(ct) {
+		s.p.release(c)
 		return proxy.Continue
 	}
 	c.start = h.Now()
@@ -132,7 +137,7 @@ func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.A
 // observeRequest reads a request chunk for its model as it passes.
 func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
 	c := s.call
-	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
+	if err := h.ReadBody(proxy.RequestBody, 0, size, c.req.Feed); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	s.publishRequestModel(h, c.req.Model())
@@ -183,7 +188,12 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 		c.firstByte = h.Now()
 	}
 	if size > 0 && (c.resp.Readable() || c.stripper != nil) {
-		err := h.ReadBody(proxy.ResponseBody, size, func(p []byte) {
+		skip := 0
+		if c.body.Identity() && c.stripper == nil {
+			skip = c.resp.Skippable(size)
+			c.resp.Skip(skip)
+		}
+		err := h.ReadBody(proxy.ResponseBody, skip, size, func(p []byte) {
 			c.body.Feed(p, c.resp.Feed)
 			if c.stripper != nil {
 				c.strip(p)
@@ -209,9 +219,16 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 // reset, or no response at all) is published here.
 func (s *Stream) OnLog(h proxy.Host) {
 	defer s.recover(h, "log")
-	if s.call != nil && !s.call.finished {
+	c := s.call
+	if c == nil {
+		return
+	}
+	if !c.finished {
 		s.finish(h, false)
 	}
+	// on_log is a stream's last callback: keep the record, reuse the rest.
+	s.rec, s.done, s.call = c.rec, true, nil
+	s.p.release(c)
 }
 
 // recover keeps a panic from reaching the proxy: the stream passes on
@@ -226,7 +243,10 @@ func (s *Stream) recover(h proxy.Host, where string) {
 // Record is the call's usage record once the stream has finished, for tests
 // and bindings that log it.
 func (s *Stream) Record() (usage.Record, bool) {
-	if s.call == nil || !s.call.finished {
+	switch {
+	case s.done:
+		return s.rec, true
+	case s.call == nil || !s.call.finished:
 		return usage.Record{}, false
 	}
 	return s.call.rec, true

@@ -52,10 +52,16 @@ type Framer struct {
 	evType  [MaxEventType]byte
 	evLen   int
 	lf      int // next LF in the current chunk, once searched
+	paused  bool
 }
 
-// Feed parses the next chunk.
-func (f *Framer) Feed(p []byte, h Handler) {
+// Pause, called from Dispatch, makes Feed return right after that event, so
+// the caller can take the rest of the chunk another way.
+func (f *Framer) Pause() { f.paused = true }
+
+// Feed parses the next chunk and returns how much of it it read: all of it,
+// unless the handler paused the framer.
+func (f *Framer) Feed(p []byte, h Handler) int {
 	i := 0
 	f.lf = -1
 	if f.afterCR && len(p) > 0 {
@@ -72,6 +78,10 @@ func (f *Framer) Feed(p []byte, h Handler) {
 			case '\r', '\n':
 				i = f.endLine(p, i)
 				f.dispatch(h)
+				if f.paused {
+					f.paused = false
+					return i
+				}
 				continue
 			case ':':
 				f.state = inIgnored
@@ -99,6 +109,7 @@ func (f *Framer) Feed(p []byte, h Handler) {
 			}
 		}
 	}
+	return len(p)
 }
 
 // endLine consumes the line end at p[i] and returns the next index.

@@ -104,6 +104,11 @@ func FuzzFramer(f *testing.F) {
 		if got := fmt.Sprint(frame(string(stream), cuts)); got != whole {
 			t.Fatalf("cuts %v changed events:\n%s\n%s", cuts, got, whole)
 		}
+		if EndsEvent(stream) {
+			if got := fmt.Sprint(backward(string(stream))); got != whole {
+				t.Fatalf("events from the end:\n%s\n%s", got, whole)
+			}
+		}
 	})
 }
 
@@ -114,5 +119,59 @@ func TestManyCRsStayLinear(t *testing.T) {
 	got := frame(stream, []int{1 << 19})
 	if len(got) != 1 || got[0].Data != "a" {
 		t.Fatalf("got %d events", len(got))
+	}
+}
+
+// backward splits a stream that ends with a blank line into events from the
+// end, as EventBefore finds them, and frames each on its own.
+func backward(stream string) []event {
+	b := []byte(stream)
+	var out []event
+	for end := len(b); end > 0; {
+		start, _ := EventBefore(b, end)
+		out = append(frame(stream[start:end], nil), out...)
+		end = start
+	}
+	return out
+}
+
+// TestEventBefore checks that the events found from the end are the ones
+// the framer finds from the start, on the recorded streams and edge cases.
+func TestEventBefore(t *testing.T) {
+	streams := []string{
+		"data: a\n\ndata: b\n\n",
+		"event: x\r\ndata: {}\r\n\r\ndata: b\r\n\r\n",
+		"data: a\rdata: b\r\rdata: c\r\r",
+		"data: a\n\r\ndata: b\r\n\n: ping\n\n\n\ndata: c\n\n",
+		"\n\ndata: z\n\n",
+	}
+	cases, err := fixture.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if strings.HasPrefix(c.ResponseHeaders["content-type"], "text/event-stream") && c.ResponseHeaders["content-encoding"] == "" {
+			streams = append(streams, string(c.ResponseBody))
+		}
+	}
+	for _, s := range streams {
+		if !EndsEvent([]byte(s)) {
+			t.Fatalf("EndsEvent(%q) = false", s)
+		}
+		if got, want := backward(s), frame(s, nil); fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%q:\nbackward %q\n forward %q", s, got, want)
+		}
+	}
+	for _, s := range []string{"", "data: a", "data: a\n", "data: a\r\n", "\n\n"} {
+		if EndsEvent([]byte(s)) {
+			t.Fatalf("EndsEvent(%q) = true", s)
+		}
+	}
+	b := []byte("a\ndata: x\n\ndata: y\n\n")
+	if start, whole := EventBefore(b, len(b)); start != 11 || !whole {
+		t.Fatalf("last event at %d, %v", start, whole)
+	}
+	if start, whole := EventBefore(b, 11); start != 0 || whole {
+		t.Fatalf("first event at %d, %v", start, whole)
 	}
 }
