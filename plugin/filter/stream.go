@@ -43,6 +43,7 @@ type call struct {
 	injected   bool // include_usage was added for the client
 	stripper   *rewrite.Stripper
 	out        []byte // the rewritten response chunk
+	readChunk  func([]byte)
 }
 
 // OnRequestHeaders implements proxy.HTTP.
@@ -193,12 +194,10 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 			skip = c.resp.Skippable(size)
 			c.resp.Skip(skip)
 		}
-		err := h.ReadBody(proxy.ResponseBody, skip, size, func(p []byte) {
-			c.body.Feed(p, c.resp.Feed)
-			if c.stripper != nil {
-				c.strip(p)
-			}
-		})
+		if c.readChunk == nil { // one closure a call, not one a chunk
+			c.readChunk = c.readResponse
+		}
+		err := h.ReadBody(proxy.ResponseBody, skip, size, c.readChunk)
 		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}
@@ -213,6 +212,14 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 		s.finish(h, true)
 	}
 	return proxy.Continue
+}
+
+// readResponse takes a piece of a response chunk as it passes.
+func (c *call) readResponse(p []byte) {
+	c.body.Feed(p, c.resp.Feed)
+	if c.stripper != nil {
+		c.strip(p)
+	}
 }
 
 // OnLog implements proxy.HTTP: a stream that never reached its end (a

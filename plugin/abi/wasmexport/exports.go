@@ -27,6 +27,7 @@ func proxyABIVersion() {}
 
 //go:wasmexport proxy_on_context_create
 func proxyOnContextCreate(id, parent uint32) {
+	newCallback()
 	defer guard("context create")
 	prepareMemory()
 	if parent == 0 {
@@ -45,6 +46,7 @@ const bufferPluginConfiguration = 7
 
 //go:wasmexport proxy_on_configure
 func proxyOnConfigure(id, size uint32) (ok uint32) {
+	newCallback()
 	defer guard("configure")
 	p := plugins[id]
 	if p == nil {
@@ -68,6 +70,7 @@ func flag(v uint32) bool { return v != 0 }
 
 //go:wasmexport proxy_on_request_headers
 func proxyOnRequestHeaders(id, headers, endOfStream uint32) uint32 {
+	newCallback()
 	if s := streams[id]; s != nil {
 		return uint32(s.OnRequestHeaders(host{}, flag(endOfStream)))
 	}
@@ -76,6 +79,7 @@ func proxyOnRequestHeaders(id, headers, endOfStream uint32) uint32 {
 
 //go:wasmexport proxy_on_request_body
 func proxyOnRequestBody(id, size, endOfStream uint32) uint32 {
+	newCallback()
 	if s := streams[id]; s != nil {
 		return uint32(s.OnRequestBody(host{}, int(size), flag(endOfStream)))
 	}
@@ -84,6 +88,7 @@ func proxyOnRequestBody(id, size, endOfStream uint32) uint32 {
 
 //go:wasmexport proxy_on_response_headers
 func proxyOnResponseHeaders(id, headers, endOfStream uint32) uint32 {
+	newCallback()
 	if s := streams[id]; s != nil {
 		return uint32(s.OnResponseHeaders(host{}, flag(endOfStream)))
 	}
@@ -92,6 +97,7 @@ func proxyOnResponseHeaders(id, headers, endOfStream uint32) uint32 {
 
 //go:wasmexport proxy_on_response_body
 func proxyOnResponseBody(id, size, endOfStream uint32) uint32 {
+	newCallback()
 	if s := streams[id]; s != nil {
 		return uint32(s.OnResponseBody(host{}, int(size), flag(endOfStream)))
 	}
@@ -100,6 +106,7 @@ func proxyOnResponseBody(id, size, endOfStream uint32) uint32 {
 
 //go:wasmexport proxy_on_log
 func proxyOnLog(id uint32) {
+	newCallback()
 	if s := streams[id]; s != nil {
 		s.OnLog(host{})
 	}

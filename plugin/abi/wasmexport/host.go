@@ -5,6 +5,7 @@ package wasmexport
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/llmproxy/llmproxy/plugin/proxy"
@@ -33,7 +34,90 @@ func copyOut(ptr, size uint32) string {
 	return s
 }
 
+// headerMaps holds each header map as the host serialised it, fetched with
+// proxy_get_header_map_pairs at the second read in a callback: a plugin
+// reading several headers makes one round trip into the host and back
+// instead of two per header, and traffic that is not an LLM call, which
+// reads only :method, never pays for the whole map.
+var headerMaps [3]struct {
+	gen   uint32 // callback of the reads below
+	reads int
+	data  []byte // reused
+	ok    bool
+}
+
+// callbackGen numbers the callbacks, so header maps are read afresh in each.
+var callbackGen uint32
+
+func newCallback() {
+	if callbackGen++; callbackGen == 0 { // 0 is "never read"
+		callbackGen = 1
+	}
+}
+
+// forgetHeaders makes the rest of the callback read m one header at a
+// time, since the plugin just changed it.
+func forgetHeaders(m proxy.HeaderMap) {
+	if int(m) < len(headerMaps) {
+		headerMaps[m].gen, headerMaps[m].reads, headerMaps[m].ok = callbackGen, 2, false
+	}
+}
+
 func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
+	if int(m) >= len(headerMaps) {
+		return headerValue(m, name)
+	}
+	hm := &headerMaps[m]
+	if hm.gen != callbackGen {
+		hm.gen, hm.reads, hm.ok = callbackGen, 0, false
+	}
+	if hm.reads++; hm.reads == 2 {
+		hm.data = hm.data[:0]
+		var ptr, size uint32
+		if proxyGetHeaderMapPairs(uint32(m), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) == 0 {
+			b := take(ptr, size)
+			hm.data, hm.ok = append(hm.data, b...), true
+			release(b)
+		}
+	}
+	if !hm.ok {
+		return headerValue(m, name)
+	}
+	return lookupPair(hm.data, name)
+}
+
+// lookupPair finds the first value of name in a serialised header map:
+// a u32 count, a u32 key and value length per pair, then each key and
+// value followed by a NUL, little-endian.
+func lookupPair(b []byte, name string) (string, bool) {
+	if len(b) < 4 {
+		return "", false
+	}
+	n := int(le32(b))
+	off := 4 + 8*n
+	if n < 0 || n > len(b)/8 || off > len(b) {
+		return "", false
+	}
+	for i := 0; i < n; i++ {
+		kl, vl := int(le32(b[4+8*i:])), int(le32(b[8+8*i:]))
+		if kl < 0 || vl < 0 || off+kl+vl+2 > len(b) || off+kl+vl+2 < off {
+			return "", false
+		}
+		key := b[off : off+kl]
+		off += kl + 1
+		if len(key) == len(name) && strings.EqualFold(string(key), name) {
+			return string(b[off : off+vl]), true
+		}
+		off += vl + 1
+	}
+	return "", false
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+func headerValue(m proxy.HeaderMap, name string) (string, bool) {
 	var ptr, size uint32
 	if proxyGetHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
 		return "", false
@@ -85,6 +169,7 @@ func (host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
 }
 
 func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
+	forgetHeaders(m)
 	if st := proxyReplaceHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), strPtr(value), uint32(len(value))); st != 0 {
 		return statusErr("replace_header_map_value", st)
 	}
@@ -92,6 +177,7 @@ func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
 }
 
 func (host) RemoveHeader(m proxy.HeaderMap, name string) error {
+	forgetHeaders(m)
 	if st := proxyRemoveHeaderMapValue(uint32(m), strPtr(name), uint32(len(name))); st != 0 {
 		return statusErr("remove_header_map_value", st)
 	}

@@ -16,6 +16,9 @@ func proxySetProperty(path unsafe.Pointer, pathSize uint32, value unsafe.Pointer
 //go:wasmimport env proxy_get_header_map_value
 func proxyGetHeaderMapValue(mapType uint32, key unsafe.Pointer, keySize uint32, retPtr, retSize unsafe.Pointer) uint32
 
+//go:wasmimport env proxy_get_header_map_pairs
+func proxyGetHeaderMapPairs(mapType uint32, retPtr, retSize unsafe.Pointer) uint32
+
 //go:wasmimport env proxy_get_buffer_bytes
 func proxyGetBufferBytes(bufferType, start, maxSize uint32, retPtr, retSize unsafe.Pointer) uint32
 
