@@ -134,21 +134,29 @@ func (r *Response) Feed(p []byte) {
 	}
 }
 
-// Skippable is how many leading bytes of the next chunk, of size bytes, may
-// go by unread; the caller reports them with Skip.
-func (r *Response) Skippable(size int) int {
-	if r.tailing != tailHeld || size <= TailSize {
-		return 0
-	}
-	return size - TailSize
+// Tailing reports whether only the stream's last bytes are kept: the caller
+// may then read a chunk straight into the tail, with BeginTail, TailSpace
+// and TailFilled, instead of feeding it.
+func (r *Response) Tailing() bool { return r.tailing == tailHeld }
+
+// BeginTail starts reading a chunk of size bytes into the tail.
+func (r *Response) BeginTail(size int) {
+	r.sawBody = r.sawBody || size > 0
+	r.tail.begin(size)
 }
 
-// Skip records n bytes of the body that went by unread.
-func (r *Response) Skip(n int) {
-	if n > 0 {
-		r.sawBody = true
+// TailSpace is the chunk offset to read from next and where to copy the
+// bytes; dst is empty when the chunk is done.
+func (r *Response) TailSpace() (start int, dst []byte) { return r.tail.space() }
+
+// TailFilled records n bytes copied into TailSpace's dst; n == 0 means the
+// read failed, and the chunk counts as gone by unread.
+func (r *Response) TailFilled(n int) {
+	if n <= 0 {
 		r.tail.gap()
+		return
 	}
+	r.tail.filled(n)
 }
 
 // holdTail, after an event, starts keeping only the stream's last bytes if

@@ -52,6 +52,8 @@ type tail struct {
 	pos  int  // next write, mod TailSize
 	n    int  // bytes held
 	lost bool // bytes before the held ones were dropped, so the first held event is partial
+
+	next, left int // chunk offset and bytes still to read, for begin/space/filled
 }
 
 func (t *tail) start() { *t = tail{buf: getTailBuf()} }
@@ -70,7 +72,37 @@ func (t *tail) write(p []byte) {
 }
 
 // gap records bytes that went by unread.
-func (t *tail) gap() { t.pos, t.n, t.lost = 0, 0, true }
+func (t *tail) gap() { t.pos, t.n, t.lost, t.left = 0, 0, true, 0 }
+
+// begin starts a chunk of size bytes read straight into the ring: only its
+// last TailSize bytes.
+func (t *tail) begin(size int) {
+	keep := min(size, TailSize)
+	if keep < size {
+		t.gap()
+	}
+	t.next, t.left = size-keep, keep
+}
+
+// space is the chunk offset to read from next and the ring space to read
+// into; dst is empty when the chunk is done.
+func (t *tail) space() (start int, dst []byte) {
+	if t.left == 0 {
+		return 0, nil
+	}
+	return t.next, t.buf[t.pos:min(TailSize, t.pos+t.left)]
+}
+
+// filled records n bytes read into space's dst.
+func (t *tail) filled(n int) {
+	if t.n+n > TailSize {
+		t.lost = true
+	}
+	t.pos = (t.pos + n) % TailSize
+	t.n = min(t.n+n, TailSize)
+	t.next += n
+	t.left -= n
+}
 
 // bytes returns the held bytes, oldest first. Until the ring is full,
 // writes start at 0 and pos equals n; after, it is unrolled into a fresh

@@ -67,6 +67,14 @@ func (f *fakeHost) ReadBody(b proxy.Body, start, size int, fn func([]byte)) erro
 	}
 	return nil
 }
+func (f *fakeHost) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
+	if start < 0 || start > len(f.chunk) {
+		return 0, fmt.Errorf("byte %d of a %d-byte chunk", start, len(f.chunk))
+	}
+	n := copy(dst, f.chunk[start:])
+	f.read[b] += n
+	return n, nil
+}
 func (f *fakeHost) SetHeader(m proxy.HeaderMap, name, value string) error {
 	for i, kv := range f.req {
 		if kv[0] == name {
@@ -299,6 +307,7 @@ func TestNonLLMTrafficIsNotRead(t *testing.T) {
 type panicky struct{ *fakeHost }
 
 func (panicky) ReadBody(proxy.Body, int, int, func([]byte)) error { panic("boom") }
+func (panicky) ReadBodyInto(proxy.Body, int, []byte) (int, error) { panic("boom") }
 
 func TestPanicLeavesStreamUnobserved(t *testing.T) {
 	cases, _ := fixture.Load()

@@ -188,16 +188,15 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 	if size > 0 && c.firstByte == 0 {
 		c.firstByte = h.Now()
 	}
-	if size > 0 && (c.resp.Readable() || c.stripper != nil) {
-		skip := 0
-		if c.body.Identity() && c.stripper == nil {
-			skip = c.resp.Skippable(size)
-			c.resp.Skip(skip)
-		}
+	switch {
+	case size == 0 || !c.resp.Readable() && c.stripper == nil:
+	case c.resp.Tailing() && c.body.Identity() && c.stripper == nil:
+		readTail(h, c, size)
+	default:
 		if c.readChunk == nil { // one closure a call, not one a chunk
 			c.readChunk = c.readResponse
 		}
-		err := h.ReadBody(proxy.ResponseBody, skip, size, c.readChunk)
+		err := h.ReadBody(proxy.ResponseBody, 0, size, c.readChunk)
 		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}
@@ -212,6 +211,25 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 		s.finish(h, true)
 	}
 	return proxy.Continue
+}
+
+// readTail copies the end of a chunk straight into the response's tail.
+func readTail(h proxy.Host, c *call, size int) {
+	c.resp.BeginTail(size)
+	for {
+		start, dst := c.resp.TailSpace()
+		if len(dst) == 0 {
+			return
+		}
+		n, err := h.ReadBodyInto(proxy.ResponseBody, start, dst)
+		if err != nil {
+			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
+		}
+		c.resp.TailFilled(n)
+		if n == 0 {
+			return
+		}
+	}
 }
 
 // readResponse takes a piece of a response chunk as it passes.

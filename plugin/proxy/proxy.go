@@ -17,6 +17,9 @@ type Host interface {
 	// possibly in several pieces, without asking the proxy to buffer
 	// anything.
 	ReadBody(b Body, start, size int, fn func([]byte)) error
+	// ReadBodyInto copies bytes of the current body chunk from start into
+	// dst, and returns how many it copied.
+	ReadBodyInto(b Body, start int, dst []byte) (int, error)
 	// SetHeader and RemoveHeader change a header map while its headers
 	// callback runs.
 	SetHeader(m HeaderMap, name, value string) error

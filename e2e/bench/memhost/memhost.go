@@ -81,6 +81,12 @@ func (h *Host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
 	return nil
 }
 
+// ReadBodyInto implements proxy.Host, copying as proxy_get_buffer_bytes
+// does.
+func (h *Host) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
+	return copy(dst, h.chunk[start:]), nil
+}
+
 // SetHeader implements proxy.Host; the exchange is shared by iterations, so
 // the edit is not applied.
 func (h *Host) SetHeader(proxy.HeaderMap, string, string) error { return nil }

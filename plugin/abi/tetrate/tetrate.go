@@ -139,6 +139,18 @@ func (host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
 	return nil
 }
 
+func (host) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
+	get := proxywasm.GetHttpRequestBody
+	if b == proxy.ResponseBody {
+		get = proxywasm.GetHttpResponseBody
+	}
+	piece, err := get(start, len(dst))
+	if err != nil {
+		return 0, err
+	}
+	return copy(dst, piece), nil
+}
+
 func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
 	if m != proxy.RequestHeaders {
 		return proxywasm.ReplaceHttpResponseHeader(name, value)

@@ -168,6 +168,27 @@ func (host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
 	return nil
 }
 
+func (host) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
+	if len(dst) == 0 {
+		return 0, nil
+	}
+	target = dst
+	var ptr, got uint32
+	st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(len(dst)), unsafe.Pointer(&ptr), unsafe.Pointer(&got))
+	direct := target == nil // the host wrote into dst
+	target = nil
+	if st != 0 {
+		return 0, statusErr("get_buffer_bytes", st)
+	}
+	if got == 0 || direct && ptr == addr(dst) {
+		return int(min(got, uint32(len(dst)))), nil
+	}
+	piece := take(ptr, got)
+	n := copy(dst, piece)
+	release(piece)
+	return n, nil
+}
+
 func (host) SetHeader(m proxy.HeaderMap, name, value string) error {
 	forgetHeaders(m)
 	if st := proxyReplaceHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), strPtr(value), uint32(len(value))); st != 0 {
