@@ -5,7 +5,6 @@ package wasmexport
 import (
 	"errors"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	"github.com/llmproxy/llmproxy/plugin/proxy"
@@ -84,37 +83,6 @@ func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 		return headerValue(m, name)
 	}
 	return lookupPair(hm.data, name)
-}
-
-// lookupPair finds the first value of name in a serialised header map:
-// a u32 count, a u32 key and value length per pair, then each key and
-// value followed by a NUL, little-endian.
-func lookupPair(b []byte, name string) (string, bool) {
-	if len(b) < 4 {
-		return "", false
-	}
-	n := int(le32(b))
-	off := 4 + 8*n
-	if n < 0 || n > len(b)/8 || off > len(b) {
-		return "", false
-	}
-	for i := 0; i < n; i++ {
-		kl, vl := int(le32(b[4+8*i:])), int(le32(b[8+8*i:]))
-		if kl < 0 || vl < 0 || off+kl+vl+2 > len(b) || off+kl+vl+2 < off {
-			return "", false
-		}
-		key := b[off : off+kl]
-		off += kl + 1
-		if len(key) == len(name) && strings.EqualFold(string(key), name) {
-			return string(b[off : off+vl]), true
-		}
-		off += vl + 1
-	}
-	return "", false
-}
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func headerValue(m proxy.HeaderMap, name string) (string, bool) {
