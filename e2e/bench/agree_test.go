@@ -28,7 +28,7 @@ func TestVariantsAgreeNatively(t *testing.T) {
 					t.Fatalf("filter state %v, want %v", got, v.want(w))
 				}
 				if v.name == "llmproxy" {
-					if b := nativeRetained(root, h, w); b > 64<<10 {
+					if b := nativeRetained(v, h, w); b > 64<<10 {
 						t.Fatalf("a stream in flight holds %.0f bytes, want at most 64 KiB", b)
 					}
 				}

@@ -44,7 +44,7 @@ func benchNative(b *testing.B, v *variant, w *workload.Workload) {
 	if !h.Run(root.NewHTTP(), ex) || !maps.Equal(harness.ASMState(h.State), v.want(w)) {
 		b.Fatalf("filter state %v, want %v (logs %q)", h.State, v.want(w), h.Logs)
 	}
-	retained := nativeRetained(root, h, w)
+	retained := nativeRetained(v, h, w)
 	b.SetBytes(w.Bytes())
 	b.ReportAllocs()
 	for b.Loop() {

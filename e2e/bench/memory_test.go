@@ -7,12 +7,20 @@ import (
 
 	"github.com/llmproxy/llmproxy/e2e/bench/memhost"
 	"github.com/llmproxy/llmproxy/e2e/bench/workload"
+	"github.com/llmproxy/llmproxy/plugin/api"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
 // nativeRetained holds several streams just before their last response
-// chunk and measures the heap they keep, per stream.
-func nativeRetained(root proxy.Root, h *memhost.Host, w *workload.Workload) float64 {
+// chunk and measures the heap they keep, per stream. The root is fresh and
+// the rings kept for reuse are dropped, so nothing a stream holds was
+// allocated before the measurement began.
+func nativeRetained(v *variant, h *memhost.Host, w *workload.Workload) float64 {
+	root := v.native()
+	if err := root.Configure(h, []byte(envoy.PluginConfig)); err != nil {
+		panic(err)
+	}
+	api.DropFreeTails()
 	ex := &w.Exchange
 	k := int(max(1, min(64, (64<<20)/w.Bytes())))
 	last := memhost.Steps(ex) - 2 // the last response chunk
