@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 // TestWasmProfile times every guest function while the llmproxy module runs
 // one workload, and prints the functions by self time. Timing each call
 // costs far more than most calls, so the figures rank, they do not measure.
-// LLMPROXY_WASMPROF=<workload> runs it.
+// LLMPROXY_WASMPROF=<workload> runs it; LLMPROXY_WASMPROF_ONLY=<regexp>
+// times only the matching functions, whose figures are then close to true;
+// LLMPROXY_WASMPROF_SORT=total sorts by inclusive time.
 func TestWasmProfile(t *testing.T) {
 	name := os.Getenv("LLMPROXY_WASMPROF")
 	if name == "" {
@@ -30,6 +33,9 @@ func TestWasmProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &profiler{fns: map[string]*fnStat{}}
+	if re := os.Getenv("LLMPROXY_WASMPROF_ONLY"); re != "" {
+		p.only = regexp.MustCompile(re)
+	}
 	ctx := experimental.WithFunctionListenerFactory(context.Background(), p)
 	mod, err := host.Compile(ctx, wasm)
 	if err != nil {
@@ -72,6 +78,7 @@ type frame struct {
 type profiler struct {
 	fns   map[string]*fnStat
 	stack []frame
+	only  *regexp.Regexp // functions to time; nil times all
 }
 
 func (p *profiler) reset() {
@@ -81,6 +88,9 @@ func (p *profiler) reset() {
 }
 
 func (p *profiler) NewFunctionListener(def api.FunctionDefinition) experimental.FunctionListener {
+	if p.only != nil && !p.only.MatchString(def.DebugName()) {
+		return nil
+	}
 	st := p.fns[def.DebugName()]
 	if st == nil {
 		st = &fnStat{}

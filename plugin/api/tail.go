@@ -86,8 +86,9 @@ func (t *tail) gap() { t.pos, t.n, t.lost, t.left = 0, 0, true, 0 }
 // last TailSize bytes.
 func (t *tail) begin(size int) {
 	keep := min(size, TailSize)
-	if keep < size {
-		t.gap()
+	if keep == TailSize { // it replaces the whole ring: start it afresh, in one read
+		t.lost = t.lost || t.n > 0 || size > keep
+		t.pos, t.n = 0, 0
 	}
 	t.next, t.left = size-keep, keep
 }

@@ -56,9 +56,15 @@ func TestLongStreams(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) {
 			want := wantRecord(c.Expect)
 			rng := rand.New(rand.NewSource(int64(len(long))))
-			for i, max := range []int{len(long), 512, api.TailSize / 3, api.TailSize + 1, 3 * api.TailSize} {
+			for i, max := range []int{len(long), api.TailSize, 512, api.TailSize / 3, api.TailSize + 1, 3 * api.TailSize} {
 				var cuts []int
-				if i > 0 {
+				switch i {
+				case 0:
+				case 1: // chunks of exactly the tail's size
+					for at := max; at < len(long); at += max {
+						cuts = append(cuts, at)
+					}
+				default:
 					cuts = fixture.RandomCuts(rng, len(long), max)
 				}
 				h := newFakeHost(sleepNode)
