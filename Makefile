@@ -59,6 +59,9 @@ BENCHOUT       ?= build/bench.txt
 BENCHSTAT      ?= golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 SOAK_EXCHANGES ?= 1000000
 FUZZTIME       ?= 10s
+# Minimising a new input runs the target over and over and counts no execs;
+# Go's 60 s default stalled the stream fuzzers for most of a short run.
+FUZZMINIMIZE   ?= 5s
 TEST_FUZZTIME  ?= 5s
 
 .PHONY: bench soak fuzz
@@ -82,7 +85,7 @@ fuzz:
 	while read pkg names; do \
 		for n in $$names; do \
 			echo "fuzz $$pkg $$n for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			$(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
 		done; \
 	done
 
