@@ -37,8 +37,9 @@ func (w *Workload) Bytes() int64 {
 	return int64(n)
 }
 
-// All returns the four workloads: a 2 KB JSON chat completion, a 400-event
-// stream, a 1 MB request and a 20 MB stream.
+// All returns the workloads: a 2 KB JSON chat completion, a 400-event
+// stream, a 1 MB request, a 1 MB stream (where a stream's fixed cost stops
+// mattering) and a 20 MB stream.
 func All() ([]Workload, error) {
 	cases, err := fixture.Load()
 	if err != nil {
@@ -64,6 +65,7 @@ func All() ([]Workload, error) {
 		build("json2k", chat, chat.RequestBody, json2k, false),
 		build("sse400", stream, stream.RequestBody, tmpl.events(400), true),
 		build("req1m", chat, bigReq, chat.ResponseBody, false),
+		build("sse1m", stream, stream.RequestBody, tmpl.size(1<<20), true),
 		build("sse20m", stream, stream.RequestBody, tmpl.size(20<<20), true),
 	}, nil
 }
