@@ -91,7 +91,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 	}
 	c.buffering = false
 	body := make([]byte, 0, size)
-	if err := h.ReadBody(proxy.RequestBody, 0, size, func(p []byte) {
+	if err := h.ReadBody(proxy.RequestBody, size, func(p []byte) {
 		body = append(body, p...)
 		c.req.Feed(p)
 	}); err != nil {

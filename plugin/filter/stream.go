@@ -138,7 +138,7 @@ func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.A
 // observeRequest reads a request chunk for its model as it passes.
 func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
 	c := s.call
-	if err := h.ReadBody(proxy.RequestBody, 0, size, c.req.Feed); err != nil {
+	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	s.publishRequestModel(h, c.req.Model())
@@ -196,7 +196,7 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 		if c.readChunk == nil { // one closure a call, not one a chunk
 			c.readChunk = c.readResponse
 		}
-		err := h.ReadBody(proxy.ResponseBody, 0, size, c.readChunk)
+		err := h.ReadBody(proxy.ResponseBody, size, c.readChunk)
 		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}

@@ -13,10 +13,9 @@ type Host interface {
 	// SetFilterState sets one filter-state value; key is a single path
 	// element, stored by Envoy as "wasm." + key.
 	SetFilterState(key, value string) error
-	// ReadBody hands bytes [start, size) of the current body chunk to fn,
-	// possibly in several pieces, without asking the proxy to buffer
-	// anything.
-	ReadBody(b Body, start, size int, fn func([]byte)) error
+	// ReadBody hands the current body chunk to fn, possibly in several
+	// pieces, without asking the proxy to buffer anything.
+	ReadBody(b Body, size int, fn func([]byte)) error
 	// ReadBodyInto copies bytes of the current body chunk from start into
 	// dst, and returns how many it copied.
 	ReadBodyInto(b Body, start int, dst []byte) (int, error)

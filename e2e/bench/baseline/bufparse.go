@@ -52,7 +52,7 @@ func (s *bufStream) OnRequestBody(h proxy.Host, size int, end bool) proxy.Action
 	if !s.llm {
 		return proxy.Continue
 	}
-	h.ReadBody(proxy.RequestBody, 0, size, func(b []byte) { s.req = append(s.req, b...) })
+	h.ReadBody(proxy.RequestBody, size, func(b []byte) { s.req = append(s.req, b...) })
 	if end {
 		s.model = gjson.GetBytes(s.req, "model").String()
 		h.SetFilterState(publish.KeyRequestModel, s.model)
@@ -71,7 +71,7 @@ func (s *bufStream) OnResponseBody(h proxy.Host, size int, end bool) proxy.Actio
 	if !s.llm || s.finished {
 		return proxy.Continue
 	}
-	h.ReadBody(proxy.ResponseBody, 0, size, func(b []byte) { s.resp = append(s.resp, b...) })
+	h.ReadBody(proxy.ResponseBody, size, func(b []byte) { s.resp = append(s.resp, b...) })
 	if end {
 		s.finish(h)
 	}

@@ -27,11 +27,11 @@ func (floorHTTP) OnResponseHeaders(proxy.Host, bool) proxy.Action { return proxy
 func (floorHTTP) OnLog(proxy.Host)                                {}
 
 func (floorHTTP) OnRequestBody(h proxy.Host, size int, _ bool) proxy.Action {
-	h.ReadBody(proxy.RequestBody, 0, size, discard)
+	h.ReadBody(proxy.RequestBody, size, discard)
 	return proxy.Continue
 }
 
 func (floorHTTP) OnResponseBody(h proxy.Host, size int, _ bool) proxy.Action {
-	h.ReadBody(proxy.ResponseBody, 0, size, discard)
+	h.ReadBody(proxy.ResponseBody, size, discard)
 	return proxy.Continue
 }

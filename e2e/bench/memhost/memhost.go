@@ -72,8 +72,8 @@ func (h *Host) SetFilterState(key, value string) error {
 
 // ReadBody implements proxy.Host: the chunk is copied out in scratch-sized
 // pieces, as proxy_get_buffer_bytes copies it into guest memory.
-func (h *Host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
-	for p := h.chunk[start:size]; len(p) > 0; {
+func (h *Host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
+	for p := h.chunk[:size]; len(p) > 0; {
 		n := copy(h.scratch, p)
 		fn(h.scratch[:n])
 		p = p[n:]

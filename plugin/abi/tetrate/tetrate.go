@@ -120,12 +120,12 @@ func (host) SetFilterState(key, value string) error {
 // pieceSize bounds each copy the SDK makes of a body chunk.
 const pieceSize = 64 << 10
 
-func (host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
+func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	get := proxywasm.GetHttpRequestBody
 	if b == proxy.ResponseBody {
 		get = proxywasm.GetHttpResponseBody
 	}
-	for start < size {
+	for start := 0; start < size; {
 		piece, err := get(start, min(size-start, pieceSize))
 		if err != nil {
 			return err

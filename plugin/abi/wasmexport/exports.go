@@ -54,7 +54,7 @@ func proxyOnConfigure(id, size uint32) (ok uint32) {
 	}
 	var raw []byte
 	if size > 0 {
-		err := host{}.ReadBody(bufferPluginConfiguration, 0, int(size), func(b []byte) { raw = append(raw, b...) })
+		err := host{}.ReadBody(bufferPluginConfiguration, int(size), func(b []byte) { raw = append(raw, b...) })
 		if err != nil {
 			host{}.Log(proxy.Error, "llmproxy: cannot read the plugin configuration: "+err.Error())
 			return 0

@@ -118,8 +118,8 @@ func (host) SetFilterState(key, value string) error {
 
 // ReadBody reads the current chunk in scratch-sized pieces, so the host
 // never needs a larger allocation than the scratch buffer.
-func (host) ReadBody(b proxy.Body, start, size int, fn func([]byte)) error {
-	for start < size {
+func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
+	for start := 0; start < size; {
 		var ptr, got uint32
 		n := min(size-start, scratchSize)
 		if st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(n), unsafe.Pointer(&ptr), unsafe.Pointer(&got)); st != 0 {
