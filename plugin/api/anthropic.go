@@ -36,7 +36,7 @@ var Anthropic = register(&Family{
 	errorEvents: []string{"error"},
 	finish:      finishCacheApart,
 	// message_start is read whole; message_delta repeats the usage so far.
-	tailOnly: true,
+	tail: tailAfterModel,
 })
 
 // finishCacheApart maps APIs whose input count leaves out cache reads and

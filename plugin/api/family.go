@@ -40,10 +40,22 @@ type Family struct {
 	errorEvents []string
 	// finish maps the raw fields onto the record.
 	finish func(v *values, r *usage.Record)
-	// tailOnly: in an SSE stream, once the model is known, only the closing
-	// events matter, and they are short (see tail.go).
-	tailOnly bool
+	// tail says when an SSE stream of the family may be read by its
+	// closing events alone (see tail.go).
+	tail tailMode
 }
+
+// tailMode is when a family's SSE stream starts being read by its tail.
+type tailMode uint8
+
+const (
+	tailNever tailMode = iota
+	// tailAfterModel: the first event names the model and the closing ones
+	// do not (Anthropic's message_start).
+	tailAfterModel
+	// tailFromStart: every event names the model, the closing ones too.
+	tailFromStart
+)
 
 // Families by name, for configuration.
 var Families = map[string]*Family{}

@@ -37,5 +37,5 @@ var Gemini = register(&Family{
 		finishDirect(v, r)
 		r.Completion = sum(v.counts[CompletionTokens], v.counts[ReasoningTokens])
 	},
-	tailOnly: true,
+	tail: tailFromStart, // every chunk has modelVersion
 })

@@ -28,7 +28,7 @@ var OpenAI = register(&Family{
 	Name:     "openai",
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
-	tailOnly: true,
+	tail:     tailFromStart, // every chunk names the model
 })
 
 // AzureOpenAI is OpenAI behind /openai/deployments/{deployment}/...; the
@@ -37,7 +37,7 @@ var AzureOpenAI = register(&Family{
 	Name:     "azure_openai",
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
-	tailOnly: true,
+	tail:     tailFromStart, // every chunk names the model
 	modelFromPath: func(path string) string {
 		rest := strings.TrimPrefix(path, "/openai/deployments/")
 		dep, _, _ := strings.Cut(rest, "/")

@@ -89,6 +89,10 @@ func (r *Response) Start(f *Family, format Format, status int) {
 	if format == FormatNone {
 		r.unread = "unsupported content type"
 	}
+	if format == FormatSSE && f.tail == tailFromStart {
+		r.tailing = tailHeld
+		r.tail.start()
+	}
 }
 
 // Unreadable marks the body as one the plugin cannot read, such as an
@@ -162,7 +166,7 @@ func (r *Response) TailFilled(n int) {
 // holdTail, after an event, starts keeping only the stream's last bytes if
 // nothing but its closing events can add to what is known.
 func (r *Response) holdTail() {
-	if r.fam.tailOnly && r.format == FormatSSE && r.tailing == tailNo && r.v.model != "" {
+	if r.fam.tail == tailAfterModel && r.format == FormatSSE && r.tailing == tailNo && r.v.model != "" {
 		r.tailing = tailHeld
 		r.tail.start()
 		r.sse.Pause()
@@ -183,8 +187,8 @@ func (r *Response) readTail() {
 }
 
 // readClosing reads the tail's events from the last one back and stops at
-// the first that reports usage or an error; for a tailOnly family the ones
-// before it add nothing. It gives up, leaving no trace, after a few events,
+// the first that reports usage or an error, once the model is known; for a
+// family read by its tail the ones before add nothing. It gives up, leaving no trace, after a few events,
 // at the start of a partial tail, or if the stream ended inside an event.
 func (r *Response) readClosing(b []byte) bool {
 	if !sse.EndsEvent(b) {
@@ -197,7 +201,7 @@ func (r *Response) readClosing(b []byte) bool {
 			break
 		}
 		r.readEvents(b[start:end], false)
-		if r.tailFound {
+		if r.tailFound && r.v.model != "" {
 			return true
 		}
 		end = start

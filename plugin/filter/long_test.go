@@ -114,7 +114,9 @@ func TestTailOnlyReadsTheTail(t *testing.T) {
 }
 
 // TestClosingEventBeyondTheTail pins the limit: a closing event longer than
-// the tail is not read, and the call counts as reporting no usage.
+// the tail is not read, and the call counts as reporting no usage. An
+// OpenAI stream is read by its tail from the first byte, so its response
+// model, which that event carried, is unknown too.
 func TestClosingEventBeyondTheTail(t *testing.T) {
 	c := loadCase(t, "openai/chat_stream_usage")
 	huge := `"system_fingerprint":"` + strings.Repeat("x", api.TailSize) + `",`
@@ -124,7 +126,7 @@ func TestClosingEventBeyondTheTail(t *testing.T) {
 	}
 	c.ResponseBody = append(append(append([]byte(nil), c.ResponseBody[:i]...), huge...), c.ResponseBody[i:]...)
 	got, _ := replay(t, NewPlugin(), newFakeHost(sleepNode), c, nil, nil).Record()
-	if got.HasTokens() || got.Outcome.String() != "missing" || got.ResponseModel != c.Expect.ResponseModel {
+	if got.HasTokens() || got.Outcome.String() != "missing" || got.ResponseModel != "" {
 		t.Fatalf("record %+v", core(got))
 	}
 }
