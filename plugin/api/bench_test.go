@@ -43,14 +43,7 @@ func BenchmarkResponse(b *testing.B) {
 				r.Start(OpenAI, w.format, 200)
 				for p := w.body; len(p) > 0; {
 					n := min(len(p), 16<<10)
-					if r.Tailing() { // as the filter does, copying as the proxy would
-						r.BeginTail(n)
-						for start, dst := r.TailSpace(); len(dst) > 0; start, dst = r.TailSpace() {
-							r.TailFilled(copy(dst, p[start:n]))
-						}
-					} else {
-						r.Feed(p[:n])
-					}
+					feed(&r, p[:n])
 					p = p[n:]
 				}
 				var rec usage.Record

@@ -11,20 +11,26 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
-// read feeds an SSE body to a fresh Response cut at cuts, reading chunk
-// tails straight into the ring as the filter does, and returns the record.
+// feed hands r a chunk as the filter does: straight into the tail when
+// only the tail is kept, copying as the proxy would.
+func feed(r *Response, p []byte) {
+	if !r.Tailing() {
+		r.Feed(p)
+		return
+	}
+	r.BeginTail(len(p))
+	for start, dst := r.TailSpace(); len(dst) > 0; start, dst = r.TailSpace() {
+		r.TailFilled(copy(dst, p[start:]))
+	}
+}
+
+// read feeds an SSE body to a fresh Response cut at cuts and returns the
+// record.
 func read(f *Family, body []byte, cuts []int) usage.Record {
 	var r Response
 	r.Start(f, FormatSSE, 200)
 	for _, p := range fixture.Split(body, cuts) {
-		if !r.Tailing() {
-			r.Feed(p)
-			continue
-		}
-		r.BeginTail(len(p))
-		for start, dst := r.TailSpace(); len(dst) > 0; start, dst = r.TailSpace() {
-			r.TailFilled(copy(dst, p[start:]))
-		}
+		feed(&r, p)
 	}
 	var rec usage.Record
 	r.Finish(&rec, true)

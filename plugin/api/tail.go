@@ -5,9 +5,10 @@ import "sync"
 // Reading every event of a long stream is most of what observing it costs,
 // yet for some APIs the events between the one naming the model and the
 // closing ones report nothing the closing ones do not repeat: usage comes
-// last, or cumulatively with the last value winning. Such streams, once the
-// model is known, keep only their last TailSize bytes, and their closing
-// events are read from them when the stream ends.
+// last, or cumulatively with the last value winning. Such streams keep only
+// their last TailSize bytes, from the first byte or from the event naming
+// the model (Family.tail), and their closing events are read from them when
+// the stream ends.
 
 // TailSize bounds what a stream holds for its closing events; a closing
 // event longer than this is not read.
@@ -66,17 +67,12 @@ type tail struct {
 
 func (t *tail) start() { *t = tail{buf: getTailBuf()} }
 
+// write keeps the end of p, as a chunk read straight into the ring would.
 func (t *tail) write(p []byte) {
-	if t.n+len(p) > TailSize {
-		t.lost = true
+	t.begin(len(p))
+	for start, dst := t.space(); len(dst) > 0; start, dst = t.space() {
+		t.filled(copy(dst, p[start:]))
 	}
-	if len(p) > TailSize {
-		p = p[len(p)-TailSize:]
-	}
-	c := copy(t.buf[t.pos:], p)
-	copy(t.buf[:], p[c:])
-	t.pos = (t.pos + len(p)) % TailSize
-	t.n = min(t.n+len(p), TailSize)
 }
 
 // gap records bytes that went by unread.
