@@ -85,8 +85,11 @@ type Scanner struct {
 	skipStr   bool
 
 	off      int64
-	err      string
+	err      string // what failed, at errAt, about errByte if >= 0
+	errAt    int64
+	errByte  int
 	topArray bool
+	slowOnly bool // tests: never take the whole-document path
 }
 
 // Reset prepares the scanner for a new document.
@@ -105,7 +108,16 @@ func (s *Scanner) TopLevelArray() bool { return s.topArray }
 func (s *Scanner) Started() bool { return s.state != stValue || s.depth > 0 }
 
 // Err describes the first syntax error, or is empty.
-func (s *Scanner) Err() string { return s.err }
+func (s *Scanner) Err() string {
+	if s.state != stError {
+		return ""
+	}
+	msg := s.err
+	if s.errByte >= 0 {
+		msg += " " + strconv.QuoteRune(rune(s.errByte))
+	}
+	return msg + " at offset " + strconv.FormatInt(s.errAt, 10)
+}
 
 // Finish ends the document: a top-level literal needs no delimiter.
 func (s *Scanner) Finish() {
@@ -116,11 +128,16 @@ func (s *Scanner) Finish() {
 
 func (s *Scanner) fail(i int, msg string) {
 	s.state = stError
-	s.err = msg + " at offset " + strconv.FormatInt(s.off+int64(i), 10)
+	// The message is put together only if asked for: "[DONE]" and other
+	// non-JSON events fail on every stream.
+	s.err, s.errAt, s.errByte = msg, s.off+int64(i), -1
 }
 
 // Feed reads the next chunk of the document.
 func (s *Scanner) Feed(p []byte) {
+	if s.state == stValue && s.depth == 0 && !s.slowOnly && endsLikeDocument(p) && s.whole(p) {
+		return
+	}
 	i := 0
 	for i < len(p) && s.state < stDone {
 		switch s.state {
@@ -232,7 +249,8 @@ func (s *Scanner) beginValue(c byte, at int) {
 		s.store([]byte{c})
 		s.state = stLiteral
 	default:
-		s.fail(at, "unexpected byte "+strconv.QuoteRune(rune(c)))
+		s.fail(at, "unexpected byte")
+		s.errByte = int(c)
 	}
 }
 

@@ -40,10 +40,14 @@ var testTree = NewTree(map[string]int{
 })
 
 // scan feeds doc cut at the given offsets and returns what was reported.
-func scan(doc string, cuts []int) (recorder, *Scanner) {
+func scan(doc string, cuts []int) (recorder, *Scanner) { return scanBy(doc, cuts, false) }
+
+// scanBy is scan, with the whole-document path turned off if slowOnly.
+func scanBy(doc string, cuts []int, slowOnly bool) (recorder, *Scanner) {
 	var r recorder
 	s := new(Scanner)
 	s.Reset(testTree, &r)
+	s.slowOnly = slowOnly
 	prev := 0
 	for _, c := range cuts {
 		s.Feed([]byte(doc[prev:c]))
@@ -143,14 +147,17 @@ func TestScanner(t *testing.T) {
 }
 
 // FuzzScanner checks, for any input, that the scanner never panics, that the
-// chunking never changes what it reports, and that on valid JSON the top-level
-// model agrees with encoding/json.
+// chunking never changes what it reports, that the whole-document path and
+// the state machine agree, and that on valid JSON the top-level model agrees
+// with encoding/json.
 func FuzzScanner(f *testing.F) {
 	for _, seed := range []string{
 		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
 		`{"messages":[{"model":"x"}],"model":"a\u00e9\"b"}`,
 		`{"usage":{"prompt_tokens":1,"completion_tokens":2}}`,
 		`[{"u":{"a":1}}]`, `{"model":null}`, `{`, `"\`, `[DONE]`,
+		` {"usage" : {"prompt_tokens" : 12 , "completion_tokens":tru"e}} x`, `{"a":[{"b":"]}"}],"model":"m"}`,
+		`{"model":"\u0041"}`, `{"usage":{"prompt_tokens":` + strings.Repeat("1", 40) + `}}`, `[]`, `{}`, `"s" `,
 	} {
 		f.Add([]byte(seed), uint16(3))
 	}
@@ -166,6 +173,12 @@ func FuzzScanner(f *testing.F) {
 		}
 		if parts, _ := scan(string(doc), cuts); fmt.Sprint(parts) != fmt.Sprint(whole) {
 			t.Fatalf("split changed result: %v vs %v", parts, whole)
+		}
+		slow, ss := scanBy(string(doc), nil, true)
+		if fmt.Sprint(slow) != fmt.Sprint(whole) || ss.Err() != s.Err() || ss.Done() != s.Done() ||
+			ss.TopLevelArray() != s.TopLevelArray() || ss.Started() != s.Started() {
+			t.Fatalf("whole-document path: %v (err %q, done %v, array %v), state machine: %v (err %q, done %v, array %v)",
+				whole, s.Err(), s.Done(), s.TopLevelArray(), slow, ss.Err(), ss.Done(), ss.TopLevelArray())
 		}
 		var v map[string]any
 		if json.Unmarshal(doc, &v) != nil {
@@ -188,6 +201,30 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("model %q, encoding/json says %q", last, model)
 		}
 	})
+}
+
+// TestWholeDocumentPath checks that documents that arrive whole take the
+// single loop, and those it does not handle leave it having reported nothing.
+func TestWholeDocumentPath(t *testing.T) {
+	for _, tc := range []struct {
+		doc   string
+		whole bool
+	}{
+		{`{"id":"c1","model":"gpt-4o","usage":{"prompt_tokens":9,"completion_tokens":12}}`, true},
+		{` [ {"u":{"a":1}} , {"u":{"b":[1,{"a":9}],"a":2}} ] ` + "\n", true},
+		{`{"messages":[{"role":"user","content":"say \"hi\""}],"model":"m"}`, true},
+		{`{"model":"a\"b"}`, false},                                 // escape in a reported value
+		{`{"model":"` + strings.Repeat("m", MaxValue+1) + `"}`, false}, // cut by MaxValue
+		{`{"model":"m"`, false},                                      // incomplete
+		{`{"model" "m"}`, false},                                     // malformed
+	} {
+		var r recorder
+		var s Scanner
+		s.Reset(testTree, &r)
+		if got := s.whole([]byte(tc.doc)); got != tc.whole || !got && (len(r) > 0 || s.Started()) {
+			t.Errorf("whole(%.40q) = %v, reported %v; want %v and nothing reported on false", tc.doc, got, r, tc.whole)
+		}
+	}
 }
 
 // TestManyEscapesStayLinear feeds strings made of escapes before a far
