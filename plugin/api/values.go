@@ -77,6 +77,19 @@ func (v *values) merge(d *values) {
 // parseCount accepts integers from 0 to the int64 maximum (what Envoy's
 // counters take), also written as 11.0 or 1.1e1 up to 2^53.
 func parseCount(raw []byte) (uint64, bool) {
+	// Plain counts of up to 18 digits cannot overflow; strconv would cost
+	// an allocation for each.
+	if len(raw) > 0 && len(raw) <= 18 {
+		var n uint64
+		for _, c := range raw {
+			if c < '0' || c > '9' {
+				goto general
+			}
+			n = n*10 + uint64(c-'0')
+		}
+		return n, true
+	}
+general:
 	if n, err := strconv.ParseUint(string(raw), 10, 64); err == nil {
 		return n, n <= math.MaxInt64
 	}
