@@ -180,24 +180,30 @@ func (r *Response) readTail() {
 	}
 	r.tailing = tailRead
 	defer r.tail.release()
+	// The closing events are mostly in the newest stretch of the ring:
+	// read them there before putting the ring in order.
+	if newest := r.tail.newest(); newest != nil && r.readClosing(newest, true) {
+		return
+	}
 	b := r.tail.bytes()
-	if !r.readClosing(b) {
+	if !r.readClosing(b, r.tail.lost) {
 		r.readEvents(b, r.tail.lost)
 	}
 }
 
 // readClosing reads the tail's events from the last one back and stops at
 // the first that reports usage or an error, once the model is known; for a
-// family read by its tail the ones before add nothing. It gives up, leaving no trace, after a few events,
-// at the start of a partial tail, or if the stream ended inside an event.
-func (r *Response) readClosing(b []byte) bool {
+// family read by its tail the ones before add nothing. It gives up, leaving
+// no trace, after a few events, at the start of b if partial, or if the
+// stream ended inside an event.
+func (r *Response) readClosing(b []byte, partial bool) bool {
 	if !sse.EndsEvent(b) {
 		return false
 	}
 	v, bad, errEvent := r.v, r.badDocs, r.errEvent
 	for end, n := len(b), 0; end > 0 && n < closingEvents; n++ {
 		start, whole := sse.EventBefore(b, end)
-		if !whole && r.tail.lost {
+		if !whole && partial {
 			break
 		}
 		r.readEvents(b[start:end], false)
@@ -206,7 +212,7 @@ func (r *Response) readClosing(b []byte) bool {
 		}
 		end = start
 	}
-	r.v, r.badDocs, r.errEvent = v, bad, errEvent
+	r.v, r.badDocs, r.errEvent, r.tailFound = v, bad, errEvent, false
 	return false
 }
 

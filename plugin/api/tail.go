@@ -124,6 +124,15 @@ func (t *tail) bytes() []byte {
 	return t.buf[:]
 }
 
+// newest returns the bytes written since the ring last wrapped, when it
+// has: the stream's last bytes, in order, preceded by older ones.
+func (t *tail) newest() []byte {
+	if t.n < TailSize || t.pos == 0 {
+		return nil
+	}
+	return t.buf[:t.pos]
+}
+
 func (t *tail) release() {
 	if t.buf != nil {
 		putTailBuf(t.buf)
