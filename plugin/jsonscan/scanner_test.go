@@ -213,10 +213,10 @@ func TestWholeDocumentPath(t *testing.T) {
 		{`{"id":"c1","model":"gpt-4o","usage":{"prompt_tokens":9,"completion_tokens":12}}`, true},
 		{` [ {"u":{"a":1}} , {"u":{"b":[1,{"a":9}],"a":2}} ] ` + "\n", true},
 		{`{"messages":[{"role":"user","content":"say \"hi\""}],"model":"m"}`, true},
-		{`{"model":"a\"b"}`, false},                                 // escape in a reported value
+		{`{"model":"a\"b"}`, false},                                    // escape in a reported value
 		{`{"model":"` + strings.Repeat("m", MaxValue+1) + `"}`, false}, // cut by MaxValue
-		{`{"model":"m"`, false},                                      // incomplete
-		{`{"model" "m"}`, false},                                     // malformed
+		{`{"model":"m"`, false},                                        // incomplete
+		{`{"model" "m"}`, false},                                       // malformed
 	} {
 		var r recorder
 		var s Scanner
