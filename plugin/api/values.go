@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/llmproxy/llmproxy/plugin/intern"
 	"github.com/llmproxy/llmproxy/plugin/jsonscan"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
@@ -26,7 +27,7 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 	case RequestModel, ResponseModel:
 		// Azure's first chunk has an empty model; never let it erase one.
 		if kind == jsonscan.String && len(raw) > 0 && string(raw) != v.model {
-			v.model = string(raw)
+			v.model = intern.Bytes(raw)
 		}
 	case ErrorBody:
 		// Responses streams send "error": null in every event; Ollama and

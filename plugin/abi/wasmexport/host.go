@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unsafe"
 
+	"github.com/llmproxy/llmproxy/plugin/intern"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
@@ -25,10 +26,19 @@ func (host) Log(level proxy.Level, msg string) {
 	proxyLog(uint32(level), strPtr(msg), uint32(len(msg)))
 }
 
+// The host's out-parameters and the property path are globals: a local
+// whose address goes to an imported function escapes to the heap, one
+// allocation per host call, and a VM runs one callback at a time.
+var (
+	outPtr, outSize uint32
+	outU64          uint64
+	pathBuf         = make([]byte, 0, 128)
+)
+
 // copyOut turns host-written memory into a string and frees the buffer.
 func copyOut(ptr, size uint32) string {
 	b := take(ptr, size)
-	s := string(b)
+	s := intern.Bytes(b)
 	release(b)
 	return s
 }
@@ -72,9 +82,8 @@ func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 	}
 	if hm.reads++; hm.reads == 2 {
 		hm.data = hm.data[:0]
-		var ptr, size uint32
-		if proxyGetHeaderMapPairs(uint32(m), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) == 0 {
-			b := take(ptr, size)
+		if proxyGetHeaderMapPairs(uint32(m), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize)) == 0 {
+			b := take(outPtr, outSize)
 			hm.data, hm.ok = append(hm.data, b...), true
 			release(b)
 		}
@@ -86,27 +95,25 @@ func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 }
 
 func headerValue(m proxy.HeaderMap, name string) (string, bool) {
-	var ptr, size uint32
-	if proxyGetHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
+	if proxyGetHeaderMapValue(uint32(m), strPtr(name), uint32(len(name)), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize)) != 0 {
 		return "", false
 	}
-	return copyOut(ptr, size), true
+	return copyOut(outPtr, outSize), true
 }
 
 func (host) Property(path ...string) (string, bool) {
-	var buf [128]byte
-	p := buf[:0]
+	p := pathBuf[:0]
 	for i, el := range path {
 		if i > 0 {
 			p = append(p, 0) // the ABI separates path elements with NUL
 		}
 		p = append(p, el...)
 	}
-	var ptr, size uint32
-	if proxyGetProperty(unsafe.Pointer(unsafe.SliceData(p)), uint32(len(p)), unsafe.Pointer(&ptr), unsafe.Pointer(&size)) != 0 {
+	pathBuf = p
+	if proxyGetProperty(unsafe.Pointer(unsafe.SliceData(p)), uint32(len(p)), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize)) != 0 {
 		return "", false
 	}
-	return copyOut(ptr, size), true
+	return copyOut(outPtr, outSize), true
 }
 
 func (host) SetFilterState(key, value string) error {
@@ -120,11 +127,11 @@ func (host) SetFilterState(key, value string) error {
 // never needs a larger allocation than the scratch buffer.
 func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 	for start := 0; start < size; {
-		var ptr, got uint32
 		n := min(size-start, scratchSize)
-		if st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(n), unsafe.Pointer(&ptr), unsafe.Pointer(&got)); st != 0 {
+		if st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(n), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize)); st != 0 {
 			return statusErr("get_buffer_bytes", st)
 		}
+		ptr, got := outPtr, outSize
 		if got == 0 {
 			return nil
 		}
@@ -141,8 +148,8 @@ func (host) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
 		return 0, nil
 	}
 	target = dst
-	var ptr, got uint32
-	st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(len(dst)), unsafe.Pointer(&ptr), unsafe.Pointer(&got))
+	st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(len(dst)), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize))
+	ptr, got := outPtr, outSize
 	direct := target == nil // the host wrote into dst
 	target = nil
 	if st != 0 {
@@ -183,11 +190,10 @@ func (host) SetBody(b proxy.Body, size int, data []byte) error {
 }
 
 func (host) DefineMetric(kind proxy.MetricKind, name string) (uint32, error) {
-	var id uint32
-	if st := proxyDefineMetric(uint32(kind), strPtr(name), uint32(len(name)), unsafe.Pointer(&id)); st != 0 {
+	if st := proxyDefineMetric(uint32(kind), strPtr(name), uint32(len(name)), unsafe.Pointer(&outPtr)); st != 0 {
 		return 0, statusErr("define_metric", st)
 	}
-	return id, nil
+	return outPtr, nil
 }
 
 func (host) AddCounter(id uint32, delta uint64) error {
@@ -208,7 +214,6 @@ func (host) RecordHistogram(id uint32, value uint64) error {
 }
 
 func (host) Now() int64 {
-	var ns uint64
-	proxyGetCurrentTimeNanoseconds(unsafe.Pointer(&ns))
-	return int64(ns)
+	proxyGetCurrentTimeNanoseconds(unsafe.Pointer(&outU64))
+	return int64(outU64)
 }

@@ -1,6 +1,10 @@
 package wasmexport
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/llmproxy/llmproxy/plugin/intern"
+)
 
 // lookupPair finds the first value of name in a serialised header map:
 // a u32 count, a u32 key and value length per pair, then each key and
@@ -22,7 +26,7 @@ func lookupPair(b []byte, name string) (string, bool) {
 		key := b[off : off+kl]
 		off += kl + 1
 		if len(key) == len(name) && strings.EqualFold(string(key), name) {
-			return string(b[off : off+vl]), true
+			return intern.Bytes(b[off : off+vl]), true
 		}
 		off += vl + 1
 	}
