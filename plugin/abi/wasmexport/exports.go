@@ -117,6 +117,9 @@ func proxyOnDone(id uint32) uint32 { return 1 }
 
 //go:wasmexport proxy_on_delete
 func proxyOnDelete(id uint32) {
-	delete(streams, id)
+	if _, ok := streams[id]; ok {
+		delete(streams, id)
+		return
+	}
 	delete(plugins, id)
 }
