@@ -35,7 +35,11 @@ const maxFree = 32
 func (p *Plugin) newCall() *call {
 	n := len(p.free)
 	if n == 0 {
-		return new(call)
+		c := new(call)
+		c.readReq = func(b []byte) { c.req.Feed(b) }
+		c.readResp = c.readResponse
+		c.feedResp = func(b []byte) { c.resp.Feed(b) }
+		return c
 	}
 	c := p.free[n-1]
 	p.free = p.free[:n-1]
@@ -44,7 +48,8 @@ func (p *Plugin) newCall() *call {
 
 func (p *Plugin) release(c *call) {
 	if len(p.free) < maxFree {
-		*c = call{}
+		rq, rs, fr := c.readReq, c.readResp, c.feedResp
+		*c = call{readReq: rq, readResp: rs, feedResp: fr}
 		p.free = append(p.free, c)
 	}
 }
@@ -108,11 +113,18 @@ func nodeMetadata(h proxy.Host, key string) string {
 	return ""
 }
 
+// Paths read on every call are kept as slices: a variadic call through
+// an interface allocates its arguments.
+var (
+	xdsClusterName    = []string{"xds", "cluster_name"}
+	legacyClusterName = []string{"cluster_name"}
+)
+
 func clusterName(h proxy.Host) string {
-	if v, ok := h.Property("xds", "cluster_name"); ok && v != "" {
+	if v, ok := h.Property(xdsClusterName...); ok && v != "" {
 		return v
 	}
-	v, _ := h.Property("cluster_name")
+	v, _ := h.Property(legacyClusterName...)
 	return v
 }
 

@@ -43,7 +43,10 @@ type call struct {
 	injected   bool // include_usage was added for the client
 	stripper   *rewrite.Stripper
 	out        []byte // the rewritten response chunk
-	readChunk  func([]byte)
+
+	// Body readers, made once per call object and kept when it is reused:
+	// a method value passed on allocates each time.
+	readReq, readResp, feedResp func([]byte)
 }
 
 // OnRequestHeaders implements proxy.HTTP.
@@ -138,7 +141,7 @@ func (s *Stream) OnRequestBody(h proxy.Host, size int, endOfStream bool) proxy.A
 // observeRequest reads a request chunk for its model as it passes.
 func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
 	c := s.call
-	if err := h.ReadBody(proxy.RequestBody, size, c.req.Feed); err != nil {
+	if err := h.ReadBody(proxy.RequestBody, size, c.readReq); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	s.publishRequestModel(h, c.req.Model())
@@ -193,10 +196,7 @@ func (s *Stream) OnResponseBody(h proxy.Host, size int, endOfStream bool) proxy.
 	case c.resp.Tailing() && c.body.Identity() && c.stripper == nil:
 		readTail(h, c, size)
 	default:
-		if c.readChunk == nil { // one closure a call, not one a chunk
-			c.readChunk = c.readResponse
-		}
-		err := h.ReadBody(proxy.ResponseBody, size, c.readChunk)
+		err := h.ReadBody(proxy.ResponseBody, size, c.readResp)
 		if err != nil {
 			h.Log(proxy.Debug, "llmproxy: cannot read response body: "+err.Error())
 		}
@@ -234,7 +234,7 @@ func readTail(h proxy.Host, c *call, size int) {
 
 // readResponse takes a piece of a response chunk as it passes.
 func (c *call) readResponse(p []byte) {
-	c.body.Feed(p, c.resp.Feed)
+	c.body.Feed(p, c.feedResp)
 	if c.stripper != nil {
 		c.strip(p)
 	}

@@ -49,7 +49,6 @@ func (s *Scanner) whole(p []byte) bool {
 		n     = len(p)
 		top   bool // the document is an array
 	)
-	_, pieces := s.sink.(PieceSink)
 value:
 	for i < n && isSpace(p[i]) {
 		i++
@@ -107,7 +106,7 @@ value:
 		}
 		i = end + 1
 		if node != nil && node.Slot != 0 {
-			if esc || end-start > MaxValue || node.streamed && pieces || nrep == maxWholeReports {
+			if esc || end-start > MaxValue || nrep == maxWholeReports || node.streamed && s.pieces() {
 				return false
 			}
 			reps[nrep] = wholeReport{node.Slot, String, start, end}
@@ -197,6 +196,12 @@ done:
 	s.state = stDone
 	s.off += int64(n)
 	return true
+}
+
+// pieces reports whether streamed strings go to the sink piece by piece.
+func (s *Scanner) pieces() bool {
+	_, ok := s.sink.(PieceSink)
+	return ok
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
