@@ -7,11 +7,20 @@ import "strings"
 // ending in '*' is a prefix.
 func Detect(path string, extra map[string]*Family) *Family {
 	path = strings.TrimSuffix(stripQuery(path), "/")
+	if len(extra) == 0 {
+		return detectKnown(path)
+	}
 	for p, f := range extra {
 		if p == path || strings.HasSuffix(p, "*") && strings.HasPrefix(path, p[:len(p)-1]) {
 			return f
 		}
 	}
+	return detectKnown(path)
+}
+
+// detectKnown recognises the APIs' own paths. Configured paths are mostly
+// none, and ranging over an empty map still costs a call into the runtime.
+func detectKnown(path string) *Family {
 	switch {
 	case strings.HasPrefix(path, "/openai/deployments/"):
 		return AzureOpenAI

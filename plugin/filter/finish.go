@@ -58,19 +58,19 @@ func (s *Stream) setFilterState(h proxy.Host) {
 		{publish.KeyTTFT, r.TimeToFirstByte},
 	} {
 		if kv.n.Set {
-			s.setState(h, kv.key, publish.Tokens(kv.n.N))
+			s.setOwn(h, kv.key, publish.Tokens(kv.n.N))
 		}
 	}
 	if r.ResponseModel != "" {
 		s.setState(h, publish.KeyResponseModel, r.ResponseModel)
 	}
-	s.setState(h, publish.KeyAPI, r.API)
+	s.setOwn(h, publish.KeyAPI, r.API)
 	stream := "false"
 	if r.Stream {
 		stream = "true"
 	}
-	s.setState(h, publish.KeyStream, stream)
-	s.setState(h, publish.KeyUsageStatus, r.Outcome.String())
+	s.setOwn(h, publish.KeyStream, stream)
+	s.setOwn(h, publish.KeyUsageStatus, r.Outcome.String())
 }
 
 func (s *Stream) count(h proxy.Host) {
@@ -107,8 +107,14 @@ func (s *Stream) count(h proxy.Host) {
 	}
 }
 
+// setState publishes a value that came with the traffic, cleaned.
 func (s *Stream) setState(h proxy.Host, key, value string) {
-	if err := h.SetFilterState(key, publish.CleanValue(value, s.p.cfg.MaxValueLength)); err != nil {
+	s.setOwn(h, key, publish.CleanValue(value, s.p.cfg.MaxValueLength))
+}
+
+// setOwn publishes a value the plugin made: digits, or one of its names.
+func (s *Stream) setOwn(h proxy.Host, key, value string) {
+	if err := h.SetFilterState(key, value); err != nil {
 		h.Log(proxy.Debug, "llmproxy: cannot set filter state "+key+": "+err.Error())
 	}
 }

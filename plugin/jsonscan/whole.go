@@ -1,5 +1,7 @@
 package jsonscan
 
+import "bytes"
+
 // A document that arrives whole in one Feed, as stream events, request
 // bodies and small responses mostly do, is read by one loop over the bytes.
 // The byte-at-a-time state machine costs a few calls per token, and calls
@@ -207,42 +209,55 @@ func (s *Scanner) pieces() bool {
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
 // stringEnd is the index of the quote closing a string whose contents start
-// at p[i], or -1 if p ends first; esc reports a backslash in it.
+// at p[i], or -1 if p ends first; esc reports a backslash in it. The
+// searches are IndexByte's: hand-written for wasm, where a loop in Go costs
+// several times as much per byte.
 func stringEnd(p []byte, i int) (end int, esc bool) {
-	for i < len(p) {
-		switch p[i] {
-		case '"':
-			return i, esc
-		case '\\':
-			esc = true
-			i += 2
-			continue
+	for {
+		q := bytes.IndexByte(p[i:], '"')
+		if q < 0 {
+			return -1, esc
 		}
-		i++
+		b := bytes.IndexByte(p[i:i+q], '\\')
+		if b < 0 {
+			return i + q, esc
+		}
+		esc = true
+		i += b + 2 // the backslash and the byte it escapes
+		if i > len(p) {
+			return -1, esc
+		}
 	}
-	return -1, esc
 }
 
 // skipContainer passes over the container opening at p[i] the way scanSkip
 // does, counting only nesting, and returns the index after it, or -1.
+// Strings are jumped over whole; only the bytes between them are looked at.
 func skipContainer(p []byte, i int) int {
 	depth := 0
-	for i < len(p) {
-		switch p[i] {
-		case '"':
-			end, _ := stringEnd(p, i+1)
-			if end < 0 {
-				return -1
-			}
-			i = end
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth--; depth == 0 {
-				return i + 1
+	for {
+		q := bytes.IndexByte(p[i:], '"')
+		stop := len(p)
+		if q >= 0 {
+			stop = i + q
+		}
+		for ; i < stop; i++ {
+			switch p[i] {
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
 			}
 		}
-		i++
+		if q < 0 {
+			return -1
+		}
+		end, _ := stringEnd(p, stop+1)
+		if end < 0 {
+			return -1
+		}
+		i = end + 1
 	}
-	return -1
 }

@@ -13,7 +13,23 @@ import (
 var (
 	plugins = map[uint32]proxy.Root{}
 	streams = map[uint32]proxy.HTTP{}
+
+	// The callbacks of one stream mostly come in a row; the last stream
+	// found saves a map lookup for each.
+	lastID     uint32
+	lastStream proxy.HTTP
 )
+
+func stream(id uint32) proxy.HTTP {
+	if lastStream != nil && id == lastID {
+		return lastStream
+	}
+	s := streams[id]
+	if s != nil {
+		lastID, lastStream = id, s
+	}
+	return s
+}
 
 // guard keeps a panic in the glue itself from trapping the VM.
 func guard(where string) {
@@ -36,6 +52,9 @@ func proxyOnContextCreate(id, parent uint32) {
 	}
 	if p := plugins[parent]; p != nil {
 		streams[id] = p.NewHTTP()
+		if id == lastID {
+			lastID, lastStream = 0, nil
+		}
 	}
 }
 
@@ -71,7 +90,7 @@ func flag(v uint32) bool { return v != 0 }
 //go:wasmexport proxy_on_request_headers
 func proxyOnRequestHeaders(id, headers, endOfStream uint32) uint32 {
 	newCallback()
-	if s := streams[id]; s != nil {
+	if s := stream(id); s != nil {
 		return uint32(s.OnRequestHeaders(host{}, flag(endOfStream)))
 	}
 	return 0
@@ -80,7 +99,7 @@ func proxyOnRequestHeaders(id, headers, endOfStream uint32) uint32 {
 //go:wasmexport proxy_on_request_body
 func proxyOnRequestBody(id, size, endOfStream uint32) uint32 {
 	newCallback()
-	if s := streams[id]; s != nil {
+	if s := stream(id); s != nil {
 		return uint32(s.OnRequestBody(host{}, int(size), flag(endOfStream)))
 	}
 	return 0
@@ -89,7 +108,7 @@ func proxyOnRequestBody(id, size, endOfStream uint32) uint32 {
 //go:wasmexport proxy_on_response_headers
 func proxyOnResponseHeaders(id, headers, endOfStream uint32) uint32 {
 	newCallback()
-	if s := streams[id]; s != nil {
+	if s := stream(id); s != nil {
 		return uint32(s.OnResponseHeaders(host{}, flag(endOfStream)))
 	}
 	return 0
@@ -98,7 +117,7 @@ func proxyOnResponseHeaders(id, headers, endOfStream uint32) uint32 {
 //go:wasmexport proxy_on_response_body
 func proxyOnResponseBody(id, size, endOfStream uint32) uint32 {
 	newCallback()
-	if s := streams[id]; s != nil {
+	if s := stream(id); s != nil {
 		return uint32(s.OnResponseBody(host{}, int(size), flag(endOfStream)))
 	}
 	return 0
@@ -107,7 +126,7 @@ func proxyOnResponseBody(id, size, endOfStream uint32) uint32 {
 //go:wasmexport proxy_on_log
 func proxyOnLog(id uint32) {
 	newCallback()
-	if s := streams[id]; s != nil {
+	if s := stream(id); s != nil {
 		s.OnLog(host{})
 	}
 }
@@ -117,6 +136,9 @@ func proxyOnDone(id uint32) uint32 { return 1 }
 
 //go:wasmexport proxy_on_delete
 func proxyOnDelete(id uint32) {
+	if id == lastID {
+		lastID, lastStream = 0, nil
+	}
 	if _, ok := streams[id]; ok {
 		delete(streams, id)
 		return
