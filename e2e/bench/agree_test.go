@@ -10,7 +10,8 @@ import (
 )
 
 // The comparison is only fair if every variant does its job: the floor
-// publishes nothing, the others the same model and usage.
+// publishes nothing, the publish-only filter its fixed values, the others
+// the same model and usage.
 func TestVariantsAgreeNatively(t *testing.T) {
 	for i := range workloads {
 		w := &workloads[i]

@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,13 +21,19 @@ import (
 // costs far more than most calls, so the figures rank, they do not measure.
 // LLMPROXY_WASMPROF=<workload> runs it; LLMPROXY_WASMPROF_ONLY=<regexp>
 // times only the matching functions, whose figures are then close to true;
-// LLMPROXY_WASMPROF_SORT=total sorts by inclusive time.
+// LLMPROXY_WASMPROF_SORT=total sorts by inclusive time;
+// LLMPROXY_WASMPROF_IMPL=floor|publish|bufparse profiles a baseline instead.
 func TestWasmProfile(t *testing.T) {
 	name := os.Getenv("LLMPROXY_WASMPROF")
 	if name == "" {
 		t.Skip("set LLMPROXY_WASMPROF to a workload name")
 	}
 	v := variants[len(variants)-1]
+	for _, o := range variants {
+		if o.name == os.Getenv("LLMPROXY_WASMPROF_IMPL") {
+			v = o
+		}
+	}
 	v.module(t)
 	wasm, err := os.ReadFile(wasmDir + "/" + v.name + ".wasm")
 	if err != nil {
@@ -54,7 +61,7 @@ func TestWasmProfile(t *testing.T) {
 			h.Do(ctx, w.Exchange)
 		}
 		p.reset()
-		const n = 5
+		const n = 50
 		for i := 0; i < n; i++ {
 			if _, err := h.Do(ctx, w.Exchange); err != nil {
 				t.Fatal(err)
@@ -150,7 +157,8 @@ func (p *profiler) print(n int) {
 		if i == 70 {
 			break
 		}
-		fmt.Printf("%-60.60s %10d %7.1f%% %12v %12v\n", r.name, r.calls/n,
+		name := strings.TrimPrefix(r.name, ".github.com_llmproxy_llmproxy_plugin_")
+		fmt.Printf("%-60.60s %10d %7.1f%% %12v %12v\n", name, r.calls/n,
 			100*float64(r.self)/float64(all), r.self/time.Duration(n), r.total/time.Duration(n))
 	}
 }

@@ -28,8 +28,9 @@ import (
 type variant struct {
 	name   string
 	native func() proxy.Root
-	pkg    string // the package main built into the .wasm
-	reads  bool   // publishes the model and usage
+	pkg    string            // the package main built into the .wasm
+	reads  bool              // publishes the model and usage
+	state  map[string]string // fixed filter state it leaves, if it does not read
 
 	once sync.Once
 	mod  *host.Module
@@ -39,6 +40,7 @@ type variant struct {
 
 var variants = []*variant{
 	{name: "floor", native: func() proxy.Root { return baseline.Floor{} }, pkg: "./e2e/bench/wasm/floor"},
+	{name: "publish", native: func() proxy.Root { return baseline.NewPublish() }, pkg: "./e2e/bench/wasm/publish", state: baseline.PublishState},
 	{name: "bufparse", native: func() proxy.Root { return baseline.NewBufParse() }, pkg: "./e2e/bench/wasm/bufparse", reads: true},
 	{name: "llmproxy", native: func() proxy.Root { return filter.NewPlugin() }, pkg: "./plugin", reads: true},
 }
@@ -118,6 +120,9 @@ func (v *variant) newHost(tb testing.TB) *host.Host {
 
 // want is the filter state the variant must leave for w.
 func (v *variant) want(w *workload.Workload) map[string]string {
+	if v.state != nil {
+		return harness.ASMState(v.state)
+	}
 	if !v.reads {
 		return map[string]string{}
 	}
