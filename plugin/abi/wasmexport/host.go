@@ -32,7 +32,7 @@ func (host) Log(level proxy.Level, msg string) {
 var (
 	outPtr, outSize uint32
 	outU64          uint64
-	pathBuf         = make([]byte, 0, 128)
+	pathBuf         []byte // grown by the first reads, then reused
 )
 
 // copyOut turns host-written memory into a string and frees the buffer.
