@@ -158,6 +158,8 @@ func FuzzScanner(f *testing.F) {
 		`[{"u":{"a":1}}]`, `{"model":null}`, `{`, `"\`, `[DONE]`,
 		` {"usage" : {"prompt_tokens" : 12 , "completion_tokens":tru"e}} x`, `{"a":[{"b":"]}"}],"model":"m"}`,
 		`{"model":"\u0041"}`, `{"usage":{"prompt_tokens":` + strings.Repeat("1", 40) + `}}`, `[]`, `{}`, `"s" `,
+		`{"c":"streamed \" text","a":[1,"x",{}]}`, `{"c":"plain","a":[]}`,
+		strings.Repeat(`{"d":`, 17) + `7` + strings.Repeat(`}`, 17),
 	} {
 		f.Add([]byte(seed), uint16(3))
 	}
@@ -173,6 +175,14 @@ func FuzzScanner(f *testing.F) {
 		}
 		if parts, _ := scan(string(doc), cuts); fmt.Sprint(parts) != fmt.Sprint(whole) {
 			t.Fatalf("split changed result: %v vs %v", parts, whole)
+		}
+		for _, pieces := range []bool{false, true} {
+			fast, fs := scanTree(oddTree, doc, pieces, false)
+			slow, ss := scanTree(oddTree, doc, pieces, true)
+			if fast != slow || fs.Err() != ss.Err() || fs.Done() != ss.Done() {
+				t.Fatalf("streamed and deep paths (pieces %v): whole-document path %q (err %q), state machine %q (err %q)",
+					pieces, fast, fs.Err(), slow, ss.Err())
+			}
 		}
 		slow, ss := scanBy(string(doc), nil, true)
 		if fmt.Sprint(slow) != fmt.Sprint(whole) || ss.Err() != s.Err() || ss.Done() != s.Done() ||
@@ -201,6 +211,47 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("model %q, encoding/json says %q", last, model)
 		}
 	})
+}
+
+// oddTree has what testTree lacks: a streamed string, a reported array, and
+// a path deeper than maxDepth.
+var oddTree = NewTree(map[string]int{
+	"c*":                                1,
+	"a":                                 2,
+	"a.[]":                              3,
+	"d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d": 4,
+	"d.d.d.d.d.d.d.d.d.d.d.d.d.d.d.d":   5,
+})
+
+// pieceRecorder logs values and streamed pieces in order.
+type pieceRecorder struct{ log []string }
+
+func (r *pieceRecorder) Value(slot int, kind Kind, v []byte) {
+	r.log = append(r.log, fmt.Sprintf("v%d:%d:%q", slot, kind, v))
+}
+
+func (r *pieceRecorder) Piece(slot int, p []byte) {
+	r.log = append(r.log, fmt.Sprintf("p%d:%q", slot, p))
+}
+
+// valueOnly hides Piece, so streamed strings arrive whole.
+type valueOnly struct{ r *pieceRecorder }
+
+func (v valueOnly) Value(slot int, kind Kind, b []byte) { v.r.Value(slot, kind, b) }
+
+// scanTree reads doc in one Feed with tree, through a PieceSink if pieces.
+func scanTree(tree *Node, doc []byte, pieces, slowOnly bool) (string, *Scanner) {
+	var r pieceRecorder
+	var sink Sink = valueOnly{&r}
+	if pieces {
+		sink = &r
+	}
+	s := new(Scanner)
+	s.Reset(tree, sink)
+	s.slowOnly = slowOnly
+	s.Feed(doc)
+	s.Finish()
+	return strings.Join(r.log, " "), s
 }
 
 // TestWholeDocumentPath checks that documents that arrive whole take the
