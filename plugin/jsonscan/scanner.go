@@ -149,7 +149,7 @@ func (s *Scanner) Feed(p []byte) {
 			i = s.scanLiteral(p, i)
 		default:
 			c := p[i]
-			if c == ' ' || c == '\n' || c == '\r' || c == '\t' {
+			if isSpace(c) {
 				i++
 				continue
 			}

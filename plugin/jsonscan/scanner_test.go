@@ -282,11 +282,13 @@ func TestWholeDocumentPath(t *testing.T) {
 // quote, in tracked and skipped positions; a rescan per escape would not
 // finish.
 func TestManyEscapesStayLinear(t *testing.T) {
-	esc := strings.Repeat(`\n`, 1<<20)
+	esc := strings.Repeat(`\n`, 1<<22)
 	doc := `{"messages":[{"content":"` + esc + `"}],"model":"m` + esc + `"}`
-	r, s := scan(doc, []int{len(doc) / 3, len(doc) / 2})
-	if s.Err() != "" || len(r) != 1 || !strings.HasPrefix(r[0].v, "m\n\n") {
-		t.Fatalf("err %q, got %d values", s.Err(), len(r))
+	for _, cuts := range [][]int{{len(doc) / 3, len(doc) / 2}, nil} { // nil: the whole-document loop
+		r, s := scan(doc, cuts)
+		if s.Err() != "" || len(r) != 1 || !strings.HasPrefix(r[0].v, "m\n\n") {
+			t.Fatalf("cuts %v: err %q, got %d values", cuts, s.Err(), len(r))
+		}
 	}
 }
 

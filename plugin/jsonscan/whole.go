@@ -209,22 +209,21 @@ func (s *Scanner) pieces() bool {
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
 // stringEnd is the index of the quote closing a string whose contents start
-// at p[i], or -1 if p ends first; esc reports a backslash in it. The
-// searches are IndexByte's: hand-written for wasm, where a loop in Go costs
-// several times as much per byte.
+// at p[i], or -1 if p ends first; esc reports a backslash in it. It searches
+// as the state machine does, with nextStringStop, so that many escapes
+// before a far quote cost one search for the quote, not one each.
 func stringEnd(p []byte, i int) (end int, esc bool) {
+	quote := -1
 	for {
-		q := bytes.IndexByte(p[i:], '"')
-		if q < 0 {
+		j := nextStringStop(p, i, &quote)
+		if j == len(p) {
 			return -1, esc
 		}
-		b := bytes.IndexByte(p[i:i+q], '\\')
-		if b < 0 {
-			return i + q, esc
+		if p[j] == '"' {
+			return j, esc
 		}
 		esc = true
-		i += b + 2 // the backslash and the byte it escapes
-		if i > len(p) {
+		if i = j + 2; i > len(p) { // the backslash and the byte it escapes
 			return -1, esc
 		}
 	}
