@@ -36,9 +36,7 @@ func (p *Plugin) newCall() *call {
 	n := len(p.free)
 	if n == 0 {
 		c := new(call)
-		c.readReq = func(b []byte) { c.req.Feed(b) }
-		c.readResp = c.readResponse
-		c.feedResp = func(b []byte) { c.resp.Feed(b) }
+		c.readReq, c.readResp, c.feedResp = c.req.Feed, c.readResponse, c.resp.Feed
 		return c
 	}
 	c := p.free[n-1]
