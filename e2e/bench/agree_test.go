@@ -1,12 +1,14 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"maps"
 	"testing"
 
 	"github.com/llmproxy/llmproxy/e2e/bench/memhost"
 	"github.com/llmproxy/llmproxy/e2e/harness"
+	"github.com/llmproxy/llmproxy/e2e/host"
 )
 
 // The comparison is only fair if every variant does its job: the floor
@@ -51,7 +53,7 @@ func TestVariantsAgreeInWasm(t *testing.T) {
 		}
 		for _, v := range variants {
 			t.Run(w.Name+"/"+v.name, func(t *testing.T) {
-				h := v.newHost(t)
+				h := v.newHost(t, false)
 				res, err := h.Do(context.Background(), w.Exchange)
 				if err != nil {
 					t.Fatal(err)
@@ -59,10 +61,26 @@ func TestVariantsAgreeInWasm(t *testing.T) {
 				if got := harness.ASMState(res.FilterState); !maps.Equal(got, v.want(w)) {
 					t.Fatalf("filter state %v, want %v", got, v.want(w))
 				}
+				if !forwardedUnchanged(res, &w.Exchange) {
+					t.Fatalf("bodies changed on the way: %d and %d bytes forwarded of %d",
+						len(res.ForwardedRequestBody), len(res.ForwardedResponseBody), w.Bytes())
+				}
 				if vs := h.Violations(); len(vs) > 0 {
 					t.Fatalf("forbidden host calls: %v", vs)
+				}
+				// The benchmark's host, which does not collect the bodies,
+				// sees the same filter.
+				res, err = v.newHost(t, true).Do(context.Background(), w.Exchange)
+				if err != nil || !maps.Equal(harness.ASMState(res.FilterState), v.want(w)) || res.ForwardedResponseBody != nil {
+					t.Fatalf("timed host: filter state %v, %d bytes collected (err %v)", res.FilterState, len(res.ForwardedResponseBody), err)
 				}
 			})
 		}
 	}
+}
+
+// forwardedUnchanged reports whether both bodies went on byte for byte.
+func forwardedUnchanged(res *host.Result, ex *host.Exchange) bool {
+	return bytes.Equal(res.ForwardedRequestBody, bytes.Join(ex.RequestBody, nil)) &&
+		bytes.Equal(res.ForwardedResponseBody, bytes.Join(ex.ResponseBody, nil))
 }

@@ -45,7 +45,7 @@ func nativeRetained(v *variant, h *memhost.Host, w *workload.Workload) float64 {
 // the most the stream needed at once, rounded up to 64 KiB pages.
 func wasmRetained(tb testing.TB, v *variant, w *workload.Workload) float64 {
 	tb.Helper()
-	h := v.newHost(tb)
+	h := v.newHost(tb, true)
 	ctx := context.Background()
 	if _, err := h.Do(ctx, workloads[0].Exchange); err != nil {
 		tb.Fatal(err)

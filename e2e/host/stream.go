@@ -231,11 +231,12 @@ func (h *Host) forwardHeaders(s *stream, sd *side) {
 // forwardAll releases held headers and body data downstream/upstream.
 func (h *Host) forwardAll(s *stream, sd *side) {
 	h.forwardHeaders(s, sd)
-	data := sd.held
-	if !sd.visibleIsHeld {
-		data = append(data, sd.visible...)
+	if !h.opts.DiscardForwarded {
+		sd.forwarded = append(sd.forwarded, sd.held...)
+		if !sd.visibleIsHeld {
+			sd.forwarded = append(sd.forwarded, sd.visible...)
+		}
 	}
-	sd.forwarded = append(sd.forwarded, data...)
 	sd.held, sd.visible, sd.visibleIsHeld, sd.bodyOpen = nil, nil, false, false
 	sd.buffering, sd.stopAll, sd.stopAllBuffer = false, false, false
 	h.record(s, sd)

@@ -130,6 +130,15 @@ func TestResponseBufferLimit(t *testing.T) {
 	}
 }
 
+func TestDiscardForwarded(t *testing.T) {
+	h := newHost(t, "echo-body", Options{ObserveOnly: true, DiscardForwarded: true})
+	res := do(t, h, chatExchange("{}", "data: 1\n\n", "data: [DONE]\n\n"))
+	wantLogs(t, res.Logs, "resp body 9 eos=0", "resp body 14 eos=1")
+	if res.ForwardedRequestBody != nil || res.ForwardedResponseBody != nil || res.ResponseCode != 200 {
+		t.Errorf("forwarded %q and %q, status %d", res.ForwardedRequestBody, res.ForwardedResponseBody, res.ResponseCode)
+	}
+}
+
 func TestChunkedDeliveryAndReset(t *testing.T) {
 	h := newHost(t, "echo-body", Options{ObserveOnly: true})
 	res := do(t, h, chatExchange("", "data: 1\n\n", "data: 2\n\n", "data: [DONE]\n\n"))
