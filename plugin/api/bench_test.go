@@ -10,8 +10,8 @@ import (
 )
 
 // BenchmarkResponse reads a recorded OpenAI stream lengthened to 400
-// events and a recorded chat completion, in 16 KiB chunks, the way the
-// filter feeds them, without any host.
+// events, its closing events alone and a recorded chat completion, in
+// 16 KiB chunks, the way the filter feeds them, without any host.
 func BenchmarkResponse(b *testing.B) {
 	dir := filepath.Join("..", "..", "testdata", "cases", "openai")
 	sse, err := os.ReadFile(filepath.Join(dir, "chat_stream_usage", "response.sse"))
@@ -35,7 +35,12 @@ func BenchmarkResponse(b *testing.B) {
 		name   string
 		format Format
 		body   []byte
-	}{{"sse400", FormatSSE, long.Bytes()}, {"json", FormatJSON, doc}} {
+	}{
+		{"sse400", FormatSSE, long.Bytes()},
+		// The closing events alone: the fixed part of reading a stream.
+		{"closing", FormatSSE, bytes.Join(events[len(events)-4:], nil)},
+		{"json", FormatJSON, doc},
+	} {
 		b.Run(w.name, func(b *testing.B) {
 			var r Response
 			b.SetBytes(int64(len(w.body)))
