@@ -10,8 +10,9 @@ import (
 // reports usage (the header reads, the clock, the cluster name, eleven
 // filter-state values and five metric updates), in the same callbacks, with
 // fixed values. What llmproxy does once per VM (node metadata, metric
-// definitions) is left out; benchmarks time a warm VM. Set against the floor it shows how much of llmproxy's cost
-// the contract's host calls take, whatever reads the body.
+// definitions) is left out; benchmarks time a warm VM. Set against the
+// floor, it shows how much of llmproxy's cost the contract's host calls
+// take, whatever reads the body.
 type Publish struct {
 	ids     [5]uint32 // three counters, two histograms
 	defined bool

@@ -38,8 +38,8 @@ func (w *Workload) Bytes() int64 {
 }
 
 // All returns the workloads: a 2 KB JSON chat completion, a 400-event
-// stream, a 1 MB request, a 1 MB stream (where a stream's fixed cost stops
-// mattering) and a 20 MB stream.
+// stream, a 1 MB request, a 1 MB stream (where a call's fixed cost weighs
+// less against the copy) and a 20 MB stream.
 func All() ([]Workload, error) {
 	cases, err := fixture.Load()
 	if err != nil {
