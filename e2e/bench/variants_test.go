@@ -113,7 +113,7 @@ func (v *variant) newHost(tb testing.TB, timed bool) *host.Host {
 	tb.Helper()
 	mod, _ := v.module(tb)
 	opts := replay.Options(envoy)
-	opts.DiscardForwarded = timed
+	opts.Lean = timed
 	h, err := host.New(context.Background(), mod, opts)
 	if err != nil {
 		tb.Fatal(err)

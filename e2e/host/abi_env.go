@@ -24,8 +24,9 @@ func params(n int) []api.ValueType {
 
 func (h *Host) export(b wazero.HostModuleBuilder, name string, ps []api.ValueType, fn envFn) {
 	full := "env." + name
+	calls := h.counter(full)
 	f := api.GoModuleFunc(func(ctx context.Context, _ api.Module, s []uint64) {
-		h.guard(full)
+		h.guard(full, calls)
 		s[0] = uint64(fn(ctx, s))
 	})
 	b.NewFunctionBuilder().WithGoModuleFunction(f, ps, []api.ValueType{i32}).Export(name)
@@ -78,9 +79,10 @@ func (h *Host) instantiateEnv(ctx context.Context) error {
 			continue
 		}
 		full := "env." + name
+		calls := h.counter(full)
 		res := d.ResultTypes()
 		f := api.GoModuleFunc(func(_ context.Context, _ api.Module, s []uint64) {
-			h.guard(full)
+			h.guard(full, calls)
 			if len(res) > 0 {
 				s[0] = statusUnimplemented
 			}

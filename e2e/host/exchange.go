@@ -85,7 +85,8 @@ type stream struct {
 	reqHdrsDone bool // request headers callback finished: cluster name readable
 	respCode    int
 	pendingLR   *LocalReply
-	ended       bool // local reply or reset: no more request/response data
+	ended       bool            // local reply or reset: no more request/response data
+	stopped     *CallbackAction // the first callback that did not return Continue
 }
 
 func (s *stream) fail(err error) {

@@ -29,9 +29,20 @@ func (h *Host) violation(fatal bool, format string, args ...any) {
 	}
 }
 
+// counter is the call count of the import name, made once when the import
+// is linked, so that counting costs no map lookup per call.
+func (h *Host) counter(name string) *int {
+	n := h.hostCalls[name]
+	if n == nil {
+		n = new(int)
+		h.hostCalls[name] = n
+	}
+	return n
+}
+
 // guard enforces Envoy's restricted-callback allow-lists.
-func (h *Host) guard(name string) {
-	h.hostCalls[name]++
+func (h *Host) guard(name string, calls *int) {
+	*calls++
 	switch h.phase {
 	case phaseInit:
 		if !initAllowed[name] {

@@ -82,10 +82,11 @@ type Options struct {
 	RootID           string // plugin root_id, readable as plugin_root_id
 	PluginName       string
 	RouteName        string // xds.route_name
-	// DiscardForwarded leaves the forwarded bodies out of the Result.
-	// Collecting them is a copy of every chunk that Envoy does not make;
-	// benchmarks set it so that the host's bookkeeping is not timed.
-	DiscardForwarded bool
+	// Lean leaves the per-callback record out of the Result: the forwarded
+	// bodies and Actions. Collecting them copies every chunk and grows a
+	// list per callback, work Envoy does not do; benchmarks set it so that
+	// the host's bookkeeping is not timed. ObserveOnly still applies.
+	Lean bool
 }
 
 // LogLine is one proxy_log call.
@@ -167,7 +168,7 @@ type Host struct {
 
 	logs       []LogLine
 	violations []string
-	hostCalls  map[string]int
+	hostCalls  map[string]*int
 	tickMillis uint32
 	stats      *statsStore
 }
@@ -187,7 +188,7 @@ func New(ctx context.Context, m *Module, opts Options) (*Host, error) {
 	}
 	h := &Host{
 		opts: opts, mod: m, rootID: 1, nextID: 2, fns: map[string]api.Function{},
-		streams: map[uint32]*stream{}, hostCalls: map[string]int{}, stats: stats,
+		streams: map[uint32]*stream{}, hostCalls: map[string]*int{}, stats: stats,
 	}
 	h.rt = m.newRuntime(ctx)
 	if err := h.instantiateWASI(ctx); err != nil {

@@ -25,7 +25,9 @@ func (h *Host) HostCalls() map[string]int {
 	defer h.mu.Unlock()
 	out := make(map[string]int, len(h.hostCalls))
 	for k, v := range h.hostCalls {
-		out[k] = v
+		if *v > 0 {
+			out[k] = *v
+		}
 	}
 	return out
 }

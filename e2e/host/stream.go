@@ -36,13 +36,8 @@ func (h *Host) Do(ctx context.Context, ex Exchange) (*Result, error) {
 	if err == nil {
 		err = s.err
 	}
-	if h.opts.ObserveOnly {
-		for _, a := range s.res.Actions {
-			if a.Action != 0 { // reported first: it explains any stall that followed
-				err = errors.Join(fmt.Errorf("ObserveOnly: %s returned action %d", a.Callback, a.Action), err)
-				break
-			}
-		}
+	if a := s.stopped; h.opts.ObserveOnly && a != nil { // reported first: it explains any stall that followed
+		err = errors.Join(fmt.Errorf("ObserveOnly: %s returned action %d", a.Callback, a.Action), err)
 	}
 	if s.res.LocalReply != nil {
 		s.res.ResponseCode = int(s.res.LocalReply.Status)
@@ -119,7 +114,9 @@ func (h *Host) runSide(ctx context.Context, s *stream, sd *side, hdrs [][2]strin
 				return h.overflow(ctx, s, sd)
 			}
 		} else {
-			sd.visible, sd.visibleIsHeld = append([]byte(nil), chunk...), false
+			// Shared, not copied: set_buffer_bytes replaces the chunk
+			// and nothing writes into it.
+			sd.visible, sd.visibleIsHeld = chunk, false
 		}
 		sd.bodyOpen = true
 		act, err := h.filterCall(ctx, s, sd.bodyCb, uint64(s.id), uint64(len(sd.current())), b2u(last))
@@ -231,7 +228,7 @@ func (h *Host) forwardHeaders(s *stream, sd *side) {
 // forwardAll releases held headers and body data downstream/upstream.
 func (h *Host) forwardAll(s *stream, sd *side) {
 	h.forwardHeaders(s, sd)
-	if !h.opts.DiscardForwarded {
+	if !h.opts.Lean {
 		sd.forwarded = append(sd.forwarded, sd.held...)
 		if !sd.visibleIsHeld {
 			sd.forwarded = append(sd.forwarded, sd.visible...)
@@ -304,6 +301,11 @@ func (h *Host) filterCall(ctx context.Context, s *stream, name string, args ...u
 	if err != nil {
 		return 0, err
 	}
-	s.res.Actions = append(s.res.Actions, CallbackAction{Callback: name, Action: uint32(v)})
+	if v != 0 && s.stopped == nil {
+		s.stopped = &CallbackAction{Callback: name, Action: uint32(v)}
+	}
+	if !h.opts.Lean {
+		s.res.Actions = append(s.res.Actions, CallbackAction{Callback: name, Action: uint32(v)})
+	}
 	return uint32(v), nil
 }

@@ -7,9 +7,11 @@ import (
 )
 
 func TestStopIterationFailsObserveOnly(t *testing.T) {
-	h := newHost(t, "stop", Options{ObserveOnly: true})
-	_, err := h.Do(context.Background(), chatExchange("{}"))
-	wantErr(t, err, "proxy_on_request_headers returned action 1")
+	for _, lean := range []bool{false, true} {
+		h := newHost(t, "stop", Options{ObserveOnly: true, Lean: lean})
+		_, err := h.Do(context.Background(), chatExchange("{}"))
+		wantErr(t, err, "proxy_on_request_headers returned action 1")
+	}
 }
 
 func TestStopIterationPausesLikeEnvoy(t *testing.T) {
@@ -130,12 +132,12 @@ func TestResponseBufferLimit(t *testing.T) {
 	}
 }
 
-func TestDiscardForwarded(t *testing.T) {
-	h := newHost(t, "echo-body", Options{ObserveOnly: true, DiscardForwarded: true})
+func TestLean(t *testing.T) {
+	h := newHost(t, "echo-body", Options{ObserveOnly: true, Lean: true})
 	res := do(t, h, chatExchange("{}", "data: 1\n\n", "data: [DONE]\n\n"))
 	wantLogs(t, res.Logs, "resp body 9 eos=0", "resp body 14 eos=1")
-	if res.ForwardedRequestBody != nil || res.ForwardedResponseBody != nil || res.ResponseCode != 200 {
-		t.Errorf("forwarded %q and %q, status %d", res.ForwardedRequestBody, res.ForwardedResponseBody, res.ResponseCode)
+	if res.ForwardedRequestBody != nil || res.ForwardedResponseBody != nil || res.Actions != nil || res.ResponseCode != 200 {
+		t.Errorf("forwarded %q and %q, actions %v, status %d", res.ForwardedRequestBody, res.ForwardedResponseBody, res.Actions, res.ResponseCode)
 	}
 }
 

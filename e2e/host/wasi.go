@@ -82,8 +82,9 @@ func (h *Host) instantiateWASI(ctx context.Context) error {
 				s[0] = 52 // ENOSYS, as cpp-host answered before #533
 			})
 		}
+		calls := h.counter(full)
 		wrapped := api.GoModuleFunc(func(ctx context.Context, m api.Module, s []uint64) {
-			h.guard(full)
+			h.guard(full, calls)
 			inner.Call(ctx, m, s)
 		})
 		b.NewFunctionBuilder().WithGoModuleFunction(wrapped, wf.params, wf.results).Export(name)
