@@ -1,6 +1,7 @@
 // Package workload builds the benchmark exchanges from the recorded OpenAI
 // shapes in testdata/cases, at the sizes issue 5 names, with bodies cut into
-// the 16 KiB chunks a proxy delivers.
+// the 16 KiB chunks a proxy delivers when the bytes are all there, or, for a
+// stream delivered live, one event per chunk.
 package workload
 
 import (
@@ -38,8 +39,8 @@ func (w *Workload) Bytes() int64 {
 }
 
 // All returns the workloads: a 2 KB JSON chat completion, a 400-event
-// stream, a 1 MB request, a 1 MB stream (where a call's fixed cost weighs
-// less against the copy) and a 20 MB stream.
+// stream in 16 KiB chunks and live (one event per chunk, as a model writes
+// it), a 1 MB request, a 1 MB stream and a 20 MB stream.
 func All() ([]Workload, error) {
 	cases, err := fixture.Load()
 	if err != nil {
@@ -64,6 +65,7 @@ func All() ([]Workload, error) {
 	return []Workload{
 		build("json2k", chat, chat.RequestBody, json2k, false),
 		build("sse400", stream, stream.RequestBody, tmpl.events(400), true),
+		live(build("sse400live", stream, stream.RequestBody, tmpl.events(400), true)),
 		build("req1m", chat, bigReq, chat.ResponseBody, false),
 		build("sse1m", stream, stream.RequestBody, tmpl.size(1<<20), true),
 		build("sse20m", stream, stream.RequestBody, tmpl.size(20<<20), true),
@@ -83,6 +85,17 @@ func build(name string, c fixture.Case, req, resp []byte, stream bool) Workload 
 	ex := replay.Exchange(c, nil, 0)
 	ex.RequestBody, ex.ResponseBody = harness.Chunks(req, Chunk), harness.Chunks(resp, Chunk)
 	return Workload{Name: name, Stream: stream, Exchange: ex, Want: c.Expect.FilterState()}
+}
+
+// live delivers the response one event per chunk, the way a proxy gets a
+// stream whose events the server writes as they are generated.
+func live(w Workload) Workload {
+	body := bytes.Join(w.Exchange.ResponseBody, nil)
+	w.Exchange.ResponseBody = bytes.SplitAfter(body, []byte("\n\n"))
+	if n := len(w.Exchange.ResponseBody); n > 0 && len(w.Exchange.ResponseBody[n-1]) == 0 {
+		w.Exchange.ResponseBody = w.Exchange.ResponseBody[:n-1]
+	}
+	return w
 }
 
 // streamShape is a recorded stream taken apart: the first event, the content
