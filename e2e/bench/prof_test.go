@@ -22,7 +22,7 @@ import (
 // LLMPROXY_WASMPROF=<workload> runs it; LLMPROXY_WASMPROF_ONLY=<regexp>
 // times only the matching functions, whose figures are then close to true;
 // LLMPROXY_WASMPROF_SORT=total sorts by inclusive time;
-// LLMPROXY_WASMPROF_IMPL=floor|publish|bufparse profiles a baseline instead.
+// LLMPROXY_WASMPROF_IMPL=floor|contract|publish|bufparse profiles a baseline instead.
 func TestWasmProfile(t *testing.T) {
 	name := os.Getenv("LLMPROXY_WASMPROF")
 	if name == "" {

@@ -23,7 +23,7 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
-// variant is one filter under measurement. The three .wasm modules share
+// variant is one filter under measurement. The .wasm modules share
 // the wasmexport glue, so the glue's cost is the same in each.
 type variant struct {
 	name   string
@@ -40,6 +40,7 @@ type variant struct {
 
 var variants = []*variant{
 	{name: "floor", native: func() proxy.Root { return baseline.Floor{} }, pkg: "./e2e/bench/wasm/floor"},
+	{name: "contract", native: func() proxy.Root { return baseline.NewContract() }, pkg: "./e2e/bench/wasm/contract", state: baseline.ContractState},
 	{name: "publish", native: func() proxy.Root { return baseline.NewPublish() }, pkg: "./e2e/bench/wasm/publish", state: baseline.PublishState},
 	{name: "bufparse", native: func() proxy.Root { return baseline.NewBufParse() }, pkg: "./e2e/bench/wasm/bufparse", reads: true},
 	{name: "llmproxy", native: func() proxy.Root { return filter.NewPlugin() }, pkg: "./plugin", reads: true},

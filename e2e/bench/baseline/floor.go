@@ -1,7 +1,9 @@
-// Package baseline holds the two filters llmproxy is measured against: the
-// copy floor, which only fetches each body chunk, and buffer-then-parse, the
-// way peer plugins read usage. Both implement proxy.Root, so they run
-// natively and, through the same wasmexport glue, as .wasm modules.
+// Package baseline holds the filters llmproxy is measured against: the copy
+// floor, which only fetches each body chunk; contract and publish, the floor
+// plus fixed outputs, the least the ASM contract and all of llmproxy's
+// outputs cost; and buffer-then-parse, the way peer plugins read usage. All
+// implement proxy.Root, so they run natively and, through the same
+// wasmexport glue, as .wasm modules.
 package baseline
 
 import "github.com/llmproxy/llmproxy/plugin/proxy"

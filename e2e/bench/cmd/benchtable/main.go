@@ -132,7 +132,8 @@ func bytesText(b float64) string {
 // targets checks llmproxy against issue 5: on streams at most 1.3× the copy
 // floor and at least 3× faster than buffer-then-parse; at every size at
 // most 64 KiB retained per stream. Next to the floor ratio it shows the
-// publish-only filter's, the part of it no reader can save.
+// contract-only and publish-only filters', the part of it no reader can
+// save.
 func targets(w io.Writer, res map[key]samples, order []key) {
 	fmt.Fprintln(w, "\nissue 5 targets for llmproxy:")
 	for _, k := range order {
@@ -148,8 +149,10 @@ func targets(w io.Writer, res map[key]samples, order []key) {
 			speedup := res[key{k.level, k.work, "bufparse"}].med("ns/exchange") / ns
 			line += fmt.Sprintf("; %.2f× floor (≤ 1.3×: %s); %.2f× faster than bufparse (≥ 3×: %s)",
 				floor, verdict(floor <= 1.3), speedup, verdict(speedup >= 3))
-			if p := res[key{k.level, k.work, "publish"}].med("ns/exchange"); p > 0 {
-				line += fmt.Sprintf("; publishing alone %.2f× floor", p/res[key{k.level, k.work, "floor"}].med("ns/exchange"))
+			for _, o := range [...]struct{ impl, what string }{{"contract", "the contract's outputs"}, {"publish", "publishing"}} {
+				if p := res[key{k.level, k.work, o.impl}].med("ns/exchange"); p > 0 {
+					line += fmt.Sprintf("; %s alone %.2f× floor", o.what, p/res[key{k.level, k.work, "floor"}].med("ns/exchange"))
+				}
 			}
 		}
 		fmt.Fprintln(w, line)
