@@ -12,8 +12,8 @@ import (
 )
 
 // The comparison is only fair if every variant does its job: the floor
-// publishes nothing, the publish-only filter its fixed values, the others
-// the same model and usage.
+// publishes nothing, the contract-only and publish-only filters their fixed
+// values, the others the same model and usage.
 func TestVariantsAgreeNatively(t *testing.T) {
 	for i := range workloads {
 		w := &workloads[i]
@@ -44,7 +44,7 @@ func TestVariantsAgreeNatively(t *testing.T) {
 // 20 MB stream is left to the benchmark.
 func TestVariantsAgreeInWasm(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds three .wasm modules")
+		t.Skip("builds a .wasm module per variant")
 	}
 	for i := range workloads {
 		w := &workloads[i]
