@@ -39,21 +39,16 @@ func NewContract() *Contract { return &Contract{} }
 func (*Contract) Configure(proxy.Host, []byte) error { return nil }
 
 // NewHTTP implements proxy.Root.
-func (c *Contract) NewHTTP() proxy.HTTP { return contractHTTP{c} }
+func (c *Contract) NewHTTP() proxy.HTTP { return contractHTTP{c: c} }
 
-type contractHTTP struct{ c *Contract }
-
-func (contractHTTP) OnRequestHeaders(proxy.Host, bool) proxy.Action  { return proxy.Continue }
-func (contractHTTP) OnResponseHeaders(proxy.Host, bool) proxy.Action { return proxy.Continue }
-func (contractHTTP) OnLog(proxy.Host)                                {}
-
-func (contractHTTP) OnRequestBody(h proxy.Host, size int, _ bool) proxy.Action {
-	h.ReadBody(proxy.RequestBody, size, discard)
-	return proxy.Continue
+// contractHTTP is the floor's stream, publishing at the response's end.
+type contractHTTP struct {
+	floorHTTP
+	c *Contract
 }
 
 func (s contractHTTP) OnResponseBody(h proxy.Host, size int, end bool) proxy.Action {
-	h.ReadBody(proxy.ResponseBody, size, discard)
+	s.floorHTTP.OnResponseBody(h, size, end)
 	if end {
 		s.c.finish(h)
 	}
