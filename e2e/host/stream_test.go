@@ -132,6 +132,20 @@ func TestResponseBufferLimit(t *testing.T) {
 	}
 }
 
+// The host hands the exchange's own chunks to the guest: a rewrite must
+// replace a chunk, never write into it.
+func TestRewriteLeavesTheExchangeAlone(t *testing.T) {
+	h := newHost(t, "upper-resp", Options{ObserveOnly: true})
+	ex := chatExchange("{}", "data: a\n\n", "data: b\n\n")
+	res := do(t, h, ex)
+	if string(res.ForwardedResponseBody) != "DATA: A\n\nDATA: B\n\n" {
+		t.Errorf("forwarded %q", res.ForwardedResponseBody)
+	}
+	if string(ex.ResponseBody[0]) != "data: a\n\n" || string(ex.ResponseBody[1]) != "data: b\n\n" {
+		t.Errorf("the exchange's chunks changed: %q", ex.ResponseBody)
+	}
+}
+
 func TestLean(t *testing.T) {
 	h := newHost(t, "echo-body", Options{ObserveOnly: true, Lean: true})
 	res := do(t, h, chatExchange("{}", "data: 1\n\n", "data: [DONE]\n\n"))

@@ -164,6 +164,10 @@ func onResponseBody(ctx, size, eos uint32) uint32 {
 	if modes["setprop"] && eos == 1 {
 		setProperty("asm.llmproxy.total_tokens", "42")
 	}
+	if modes["upper-resp"] {
+		b, _ := getBuffer(1, size)
+		setBuffer(1, 0, size, []byte(strings.ToUpper(string(b))))
+	}
 	return 0
 }
 
