@@ -24,7 +24,9 @@ type Provider struct {
 	APIKey    string `json:"api_key"`
 	APIKeyEnv string `json:"api_key_env"`
 	// Auth is how the key is sent: "bearer" (Authorization: Bearer, for
-	// OpenAI-style and DashScope) or "x-api-key" (Anthropic).
+	// OpenAI-style and DashScope), or the header that carries it bare:
+	// "x-api-key" (Anthropic), "api-key" (Azure OpenAI), "x-goog-api-key"
+	// (Gemini).
 	Auth         string  `json:"auth"`
 	DefaultModel string  `json:"default_model"`
 	Override     bool    `json:"override"` // replace a model the client sent
@@ -89,9 +91,12 @@ func (p *Provider) check(field string) error {
 	switch p.Auth {
 	case "":
 		p.Auth = "bearer"
-	case "bearer", "x-api-key":
+	case "bearer", "x-api-key", "api-key", "x-goog-api-key":
 	default:
-		return bad(".auth", "%q is not bearer or x-api-key", p.Auth)
+		return bad(".auth", "%q is not bearer, x-api-key, api-key or x-goog-api-key", p.Auth)
+	}
+	if host := strings.ToLower(p.Host); strings.HasSuffix(host, ".amazonaws.com") {
+		return bad(".host", "%s signs requests with SigV4 over the Host header; rewriting :authority to it would break the signature, so AWS providers (Bedrock) cannot be routed", p.Host)
 	}
 	if p.APIKeyEnv != "" {
 		if p.APIKey = os.Getenv(p.APIKeyEnv); p.APIKey == "" {

@@ -26,6 +26,9 @@ type fakeHost struct {
 	logs      []string
 	clock     int64
 	read      [2]int // body bytes handed to the filter, per body
+
+	routeCleared int
+	clearErr     error
 }
 
 func newFakeHost(props map[string]string) *fakeHost {
@@ -92,6 +95,10 @@ func (f *fakeHost) RemoveHeader(m proxy.HeaderMap, name string) error {
 	}
 	f.req = kept
 	return nil
+}
+func (f *fakeHost) ClearRouteCache() error {
+	f.routeCleared++
+	return f.clearErr
 }
 func (f *fakeHost) SetBody(b proxy.Body, size int, data []byte) error {
 	f.chunk = append([]byte(nil), data...)

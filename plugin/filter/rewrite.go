@@ -35,14 +35,45 @@ func (s *Stream) route(h proxy.Host, p *config.Provider, c *call) string {
 	}
 	set(":authority", p.Host)
 	set(":path", p.Path)
-	switch key := p.APIKey; {
-	case key == "":
-	case p.Auth == "x-api-key":
-		set("x-api-key", key)
-	default:
-		set("authorization", "Bearer "+key)
+	if p.APIKey != "" {
+		injectKey(h, p)
+	}
+	// Envoy >= 1.33 keeps the route it picked before the edit unless told.
+	switch err := h.ClearRouteCache(); {
+	case err == proxy.ErrNotFound:
+		h.Log(proxy.Debug, "llmproxy: no clear_route_cache on this proxy; the header edit re-picks the route")
+	case err != nil:
+		h.Log(proxy.Warn, "llmproxy: cannot clear the route cache: "+err.Error())
 	}
 	return p.Path
+}
+
+// credentialHeaders are the headers LLM clients send keys in: OpenAI-style
+// and Anthropic's SDK with an auth token (authorization), Anthropic
+// (x-api-key), Azure OpenAI (api-key) and Gemini (x-goog-api-key).
+var credentialHeaders = [...]string{"authorization", "x-api-key", "api-key", "x-goog-api-key"}
+
+// injectKey sets the provider's key and removes every other credential the
+// client sent, so that no key travels to a provider it was not meant for.
+func injectKey(h proxy.Host, p *config.Provider) {
+	name, value := p.Auth, p.APIKey
+	if p.Auth == "bearer" {
+		name, value = "authorization", "Bearer "+p.APIKey
+	}
+	for _, other := range credentialHeaders {
+		if other == name {
+			continue
+		}
+		if _, ok := h.Header(proxy.RequestHeaders, other); !ok {
+			continue
+		}
+		if err := h.RemoveHeader(proxy.RequestHeaders, other); err != nil {
+			h.Log(proxy.Warn, "llmproxy: cannot remove "+other+": "+err.Error())
+		}
+	}
+	if err := h.SetHeader(proxy.RequestHeaders, name, value); err != nil {
+		h.Log(proxy.Warn, "llmproxy: cannot set "+name+": "+err.Error())
+	}
 }
 
 // wantsRewrite says whether the body may need editing: a routed model, or

@@ -3,6 +3,8 @@
 // them and calls nothing else of the proxy.
 package proxy
 
+import "errors"
+
 // Host is what the filter needs from the proxy.
 type Host interface {
 	Log(level Level, msg string)
@@ -23,6 +25,11 @@ type Host interface {
 	// callback runs.
 	SetHeader(m HeaderMap, name, value string) error
 	RemoveHeader(m HeaderMap, name string) error
+	// ClearRouteCache makes the proxy pick the route again from the request
+	// headers as they now stand. Envoy >= 1.33 no longer does it after a
+	// Wasm header edit (envoy#36671); ErrNotFound means an older proxy,
+	// where the edit itself cleared the cache.
+	ClearRouteCache() error
 	// SetBody replaces the current body chunk of size bytes (or, after
 	// buffering, the buffered body) with data.
 	SetBody(b Body, size int, data []byte) error
@@ -32,6 +39,10 @@ type Host interface {
 	// Now is the proxy's wall clock in nanoseconds.
 	Now() int64
 }
+
+// ErrNotFound is what a binding returns when the proxy answers NotFound,
+// for instance to a foreign function it does not have.
+var ErrNotFound = errors.New("not found")
 
 // MetricKind is a metric type, numbered as in the proxy-wasm ABI.
 type MetricKind uint32

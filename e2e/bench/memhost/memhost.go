@@ -94,6 +94,9 @@ func (h *Host) SetHeader(proxy.HeaderMap, string, string) error { return nil }
 // RemoveHeader implements proxy.Host, and is not applied either.
 func (h *Host) RemoveHeader(proxy.HeaderMap, string) error { return nil }
 
+// ClearRouteCache implements proxy.Host; there is no route to clear.
+func (h *Host) ClearRouteCache() error { return nil }
+
 // SetBody implements proxy.Host, and is not applied either: the default
 // configuration only observes.
 func (h *Host) SetBody(proxy.Body, int, []byte) error { return nil }

@@ -165,6 +165,15 @@ func (host) RemoveHeader(m proxy.HeaderMap, name string) error {
 	return proxywasm.RemoveHttpRequestHeader(name)
 }
 
+// ClearRouteCache calls Envoy's clear_route_cache foreign function.
+func (host) ClearRouteCache() error {
+	_, err := proxywasm.CallForeignFunction("clear_route_cache", nil)
+	if err == types.ErrorStatusNotFound {
+		return proxy.ErrNotFound
+	}
+	return err
+}
+
 // SetBody uses the SDK's replacement, which asks Envoy to drain MaxInt32.
 func (host) SetBody(b proxy.Body, _ int, data []byte) error {
 	if b == proxy.ResponseBody {

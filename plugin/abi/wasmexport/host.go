@@ -180,6 +180,28 @@ func (host) RemoveHeader(m proxy.HeaderMap, name string) error {
 	return nil
 }
 
+// statusNotFound is the ABI's NotFound, which Envoy answers for a foreign
+// function it does not register.
+const statusNotFound = 1
+
+const clearRouteCache = "clear_route_cache"
+
+func (host) ClearRouteCache() error {
+	outPtr, outSize = 0, 0
+	st := proxyCallForeignFunction(strPtr(clearRouteCache), uint32(len(clearRouteCache)), nil, 0,
+		unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize))
+	switch st {
+	case 0:
+		if outSize > 0 { // nothing is expected back; free what came
+			release(take(outPtr, outSize))
+		}
+		return nil
+	case statusNotFound:
+		return proxy.ErrNotFound
+	}
+	return statusErr("call_foreign_function "+clearRouteCache, st)
+}
+
 // SetBody replaces the whole current buffer: Envoy drains size bytes from
 // the start and prepends data.
 func (host) SetBody(b proxy.Body, size int, data []byte) error {

@@ -42,3 +42,6 @@ func proxyRemoveHeaderMapValue(mapType uint32, key unsafe.Pointer, keySize uint3
 
 //go:wasmimport env proxy_set_buffer_bytes
 func proxySetBufferBytes(bufferType, start, length uint32, data unsafe.Pointer, size uint32) uint32
+
+//go:wasmimport env proxy_call_foreign_function
+func proxyCallForeignFunction(name unsafe.Pointer, nameSize uint32, arg unsafe.Pointer, argSize uint32, retPtr, retSize unsafe.Pointer) uint32
