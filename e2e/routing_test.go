@@ -24,11 +24,16 @@ const seedRouting = `{
 }`
 
 func routingHost(t *testing.T, config string) *host.Host {
-	opts := replay.Options(envoy)
+	opts := routingHostOptions()
 	opts.PluginConfig = []byte(config)
+	return newHost(t, opts)
+}
+
+func routingHostOptions() host.Options {
+	opts := replay.Options(envoy)
 	opts.ObserveOnly = false // rewriting buffers request bodies
 	opts.Env = map[string]string{"DASHSCOPE_API_KEY": "sk-test-123"}
-	return newHost(t, opts)
+	return opts
 }
 
 // seedRequest is the walkthrough's curl: no path, no model, curl's default

@@ -38,7 +38,7 @@ var unimplemented = []string{"proxy_http_call", "proxy_dispatch_http_call", "pro
 	"proxy_grpc_stream", "proxy_grpc_send", "proxy_grpc_cancel", "proxy_grpc_close",
 	"proxy_get_shared_data", "proxy_set_shared_data", "proxy_register_shared_queue",
 	"proxy_resolve_shared_queue", "proxy_dequeue_shared_queue", "proxy_enqueue_shared_queue",
-	"proxy_call_foreign_function", "proxy_get_status", "proxy_clear_route_cache",
+	"proxy_get_status", "proxy_clear_route_cache",
 	"proxy_get_configuration", "pthread_equal", "emscripten_notify_memory_growth"}
 
 func (h *Host) instantiateEnv(ctx context.Context) error {
@@ -63,6 +63,13 @@ func (h *Host) instantiateEnv(ctx context.Context) error {
 			return h.closeStream(uint32(s[0]))
 		})
 	}
+	h.export(b, "proxy_call_foreign_function", params(6), func(ctx context.Context, s []uint64) uint32 {
+		name, ok := h.readString(uint32(s[0]), uint32(s[1]))
+		if !ok {
+			return statusInvalidMemoryAccess
+		}
+		return h.callForeign(ctx, name)
+	})
 	if h.mod.abi == "proxy_abi_version_0_2_1" {
 		h.export(b, "proxy_get_log_level", params(1), func(_ context.Context, s []uint64) uint32 {
 			lvl := 2

@@ -125,6 +125,7 @@ func (h *Host) exportHTTP(b wazero.HostModuleBuilder) {
 		if m == nil {
 			return st
 		}
+		h.edited(uint32(s[0]))
 		*m = *newHeaderMap(pairs)
 		return statusOK
 	})
@@ -139,6 +140,7 @@ func (h *Host) exportHTTP(b wazero.HostModuleBuilder) {
 		if m == nil {
 			return st
 		}
+		h.edited(uint32(s[0]))
 		m.remove(key)
 		return statusOK
 	})
@@ -211,6 +213,13 @@ func (h *Host) exportHTTP(b wazero.HostModuleBuilder) {
 	})
 }
 
+// edited tells the route model that the request headers changed.
+func (h *Host) edited(t uint32) {
+	if t == mapRequestHeaders && h.cur != nil {
+		h.requestHeadersEdited(h.cur)
+	}
+}
+
 func (h *Host) mapEdit(op func(m *headerMap, k, v string)) envFn {
 	return func(_ context.Context, s []uint64) uint32 {
 		key, ok1 := h.readString(uint32(s[1]), uint32(s[2]))
@@ -222,6 +231,7 @@ func (h *Host) mapEdit(op func(m *headerMap, k, v string)) envFn {
 		if m == nil {
 			return st
 		}
+		h.edited(uint32(s[0]))
 		op(m, key, val)
 		return statusOK
 	}

@@ -74,10 +74,13 @@ func logOperator(op, arg string, ex Exchange, res *Result) (string, error) {
 	case "RESPONSE_CODE":
 		return strconv.Itoa(res.ResponseCode), nil
 	case "UPSTREAM_CLUSTER":
-		if ex.ClusterName == "" {
-			return "-", nil
+		switch {
+		case res.UpstreamCluster != "":
+			return res.UpstreamCluster, nil
+		case ex.ClusterName != "":
+			return ex.ClusterName, nil
 		}
-		return ex.ClusterName, nil
+		return "-", nil
 	case "PROTOCOL":
 		return "HTTP/1.1", nil
 	case "START_TIME":

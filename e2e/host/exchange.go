@@ -47,6 +47,12 @@ type Result struct {
 	ForwardedRequestTrailers  [][2]string
 	ForwardedResponseTrailers [][2]string
 
+	// UpstreamCluster is the cluster the router sent the request to (see
+	// Options.Routes), and RouteCacheCleared how often the plugin called
+	// clear_route_cache.
+	UpstreamCluster   string
+	RouteCacheCleared int
+
 	LocalReply   *LocalReply
 	Logs         []LogLine
 	ResponseCode int    // status the client got (0 if none)
@@ -84,6 +90,10 @@ type stream struct {
 	logPhase    bool
 	reqHdrsDone bool // request headers callback finished: cluster name readable
 	respCode    int
+	// cluster is the route the router uses; routeCleared says it is to
+	// be picked again when the headers reach the router.
+	cluster      string
+	routeCleared bool
 	pendingLR   *LocalReply
 	ended       bool            // local reply or reset: no more request/response data
 	stopped     *CallbackAction // the first callback that did not return Continue

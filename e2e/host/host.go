@@ -82,6 +82,13 @@ type Options struct {
 	RootID           string // plugin root_id, readable as plugin_root_id
 	PluginName       string
 	RouteName        string // xds.route_name
+	// Routes pick the upstream cluster from the request headers, as
+	// Envoy's route table does (route.go); without them each exchange's
+	// ClusterName is used.
+	Routes []Route
+	// LegacyRouteCache is Envoy before 1.33: every request-header edit
+	// clears the route cache, and clear_route_cache does not exist.
+	LegacyRouteCache bool
 	// Lean leaves the per-callback record out of the Result: the forwarded
 	// bodies and Actions. Collecting them copies every chunk and grows a
 	// list per callback, work Envoy does not do; benchmarks set it so that

@@ -210,10 +210,10 @@ func (h *Host) xdsAttr(s *stream, rest []string) ([]byte, bool) {
 		// Stricter than Envoy on purpose: HCM's refreshCachedRoute (envoy
 		// source/common/http/conn_manager_impl.cc) often sets it before the
 		// filters run, but plugins must not rely on that in request headers.
-		if s == nil || !s.reqHdrsDone || s.ex.ClusterName == "" || len(rest) != 1 {
+		if s == nil || !s.reqHdrsDone || s.cluster == "" || len(rest) != 1 {
 			return nil, false
 		}
-		return []byte(s.ex.ClusterName), true
+		return []byte(s.cluster), true
 	case "route_name":
 		if s == nil || h.opts.RouteName == "" || len(rest) != 1 {
 			return nil, false

@@ -80,6 +80,9 @@ func headerValue(hs [][2]string, k string) string {
 func (h *Host) runSide(ctx context.Context, s *stream, sd *side, hdrs [][2]string, body [][]byte, trl [][2]string, resetAfter int) error {
 	sd.started = true
 	sd.hdr, sd.hdrOpen = newHeaderMap(hdrs), true
+	if !sd.resp {
+		h.routeAtStart(s)
+	}
 	eos := len(body) == 0 && len(trl) == 0 && resetAfter == 0
 	act, err := h.filterCall(ctx, s, sd.headersCb, uint64(s.id), uint64(len(sd.hdr.pairs)), b2u(eos))
 	if !sd.resp {
@@ -218,6 +221,9 @@ func (h *Host) forwardHeaders(s *stream, sd *side) {
 		return
 	}
 	sd.hdrSent, sd.hdrOpen = true, false
+	if !sd.resp {
+		h.routeAtRouter(s)
+	}
 	if sd.resp {
 		s.res.ForwardedResponseHeaders = sd.hdr.clone()
 	} else {

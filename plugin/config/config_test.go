@@ -58,6 +58,13 @@ func TestParse(t *testing.T) {
 			})},
 		{name: "provider without host", config: `{"providers": [{"path": "/v1"}]}`, expectErr: `"providers[0].host": required`},
 		{name: "provider bad auth", config: `{"providers": [{"host": "h", "path": "/", "auth": "basic"}]}`, expectErr: `"providers[0].auth": "basic" is not`},
+		{name: "bedrock provider", config: `{"providers": [{"host": "bedrock-runtime.us-east-1.amazonaws.com", "path": "/model/m/converse"}]}`,
+			expectErr: `"providers[0].host": bedrock-runtime.us-east-1.amazonaws.com signs requests with SigV4`},
+		{name: "azure key header", config: `{"providers": [{"host": "r.openai.azure.com", "path": "/openai/deployments/d/chat/completions", "auth": "api-key", "api_key": "k"}]}`,
+			want: with(func(c *Config) {
+				c.Providers = []Provider{{Host: "r.openai.azure.com", MatchHosts: []string{"r.openai.azure.com"},
+					Path: "/openai/deployments/d/chat/completions", APIKey: "k", Auth: "api-key"}}
+			})},
 		{name: "empty key env", config: `{"providers": [{"host": "h", "path": "/", "api_key_env": "TEST_LLM_KEY_UNSET"}]}`,
 			expectErr: `"providers[0].api_key_env": environment variable TEST_LLM_KEY_UNSET is empty`},
 		{name: "two header rules", config: `{"providers": [{"host": "h", "path": "/", "routes": [{"model": "m", "headers": [{"name": "x", "exact": "a", "prefix": "b"}]}]}]}`,
