@@ -94,9 +94,9 @@ type stream struct {
 	// be picked again when the headers reach the router.
 	cluster      string
 	routeCleared bool
-	pendingLR   *LocalReply
-	ended       bool            // local reply or reset: no more request/response data
-	stopped     *CallbackAction // the first callback that did not return Continue
+	pendingLR    *LocalReply
+	ended        bool            // local reply or reset: no more request/response data
+	stopped      *CallbackAction // the first callback that did not return Continue
 }
 
 func (s *stream) fail(err error) {
