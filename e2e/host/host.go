@@ -178,6 +178,7 @@ type Host struct {
 	hostCalls  map[string]*int
 	tickMillis uint32
 	stats      *statsStore
+	allocs     allocations
 }
 
 // New instantiates m and runs Envoy's start-up sequence: _initialize,

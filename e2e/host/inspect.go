@@ -78,3 +78,30 @@ func trimTrace(err error) string {
 	}
 	return strings.ReplaceAll(s, " (recovered by wazero)", "")
 }
+
+// allocations is what the guest allocator returned: a guest that reuses one
+// buffer for host data answers the same few addresses over and over.
+type allocations struct {
+	calls int
+	seen  map[uint32]int
+}
+
+func (a *allocations) record(p uint32) {
+	if a.seen == nil {
+		a.seen = map[uint32]int{}
+	}
+	a.calls++
+	if len(a.seen) < 1<<16 {
+		a.seen[p]++
+	}
+}
+
+// Allocations returns how often the host called the guest allocator and
+// how many times it got each address, then starts counting afresh.
+func (h *Host) Allocations() (calls int, byAddress map[uint32]int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	calls, byAddress = h.allocs.calls, h.allocs.seen
+	h.allocs = allocations{}
+	return calls, byAddress
+}

@@ -75,6 +75,7 @@ func (h *Host) alloc(ctx context.Context, size uint32) (uint32, error) {
 		return 0, fmt.Errorf("proxy_on_memory_allocate(%d): %w", size, err)
 	}
 	p := uint32(res[0])
+	h.allocs.record(p)
 	if p == 0 {
 		return 0, fmt.Errorf("proxy_on_memory_allocate(%d) returned 0", size)
 	}

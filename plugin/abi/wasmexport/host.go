@@ -131,16 +131,23 @@ func (host) ReadBody(b proxy.Body, size int, fn func([]byte)) error {
 		if st := proxyGetBufferBytes(uint32(b), uint32(start), uint32(n), unsafe.Pointer(&outPtr), unsafe.Pointer(&outSize)); st != 0 {
 			return statusErr("get_buffer_bytes", st)
 		}
-		ptr, got := outPtr, outSize
+		got := outSize
 		if got == 0 {
 			return nil
 		}
-		piece := take(ptr, got)
-		fn(piece)
-		release(piece)
+		lend(outPtr, got, fn)
 		start += int(got)
 	}
 	return nil
+}
+
+// lend hands a host-written buffer to fn and takes it back even if fn
+// panics: a scratch buffer left lent would make every later host write a Go
+// allocation inside proxy_on_memory_allocate.
+func lend(ptr, size uint32, fn func([]byte)) {
+	piece := take(ptr, size)
+	defer release(piece)
+	fn(piece)
 }
 
 func (host) ReadBodyInto(b proxy.Body, start int, dst []byte) (int, error) {
