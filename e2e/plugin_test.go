@@ -111,15 +111,24 @@ func TestFixturesInWasm(t *testing.T) {
 				if !reflect.DeepEqual(fixture.WithoutTTFT(res.FilterState), want) {
 					t.Fatalf("split %d: filter state\n got %v\nwant %v", i, res.FilterState, want)
 				}
-				// The model as soon as it is read; token keys at the end of
-				// the response, before the access log and Istio's stats
-				// filter read them.
+				// The model as soon as it is read; the API at the request
+				// headers and whether it streams at the response headers,
+				// for a stream that never ends; token keys and the outcome
+				// at the end of the response, before the access log and
+				// Istio's stats filter read them.
 				for k := range want {
 					in, wantIn := res.FilterStateSetIn[k], "proxy_on_response_body"
-					if k == fixture.StateRequestModel {
+					switch k {
+					case fixture.StateRequestModel:
 						wantIn = "proxy_on_request_body"
 						if in == "proxy_on_request_headers" && c.Expect.API != "openai" {
 							wantIn = in // the model is in the path
+						}
+					case fixture.StateAPI:
+						wantIn = "proxy_on_request_headers"
+					case fixture.StateStream:
+						if in == "proxy_on_response_headers" {
+							wantIn = in // a stream's content type; a JSON array shows only in its body
 						}
 					}
 					if in != wantIn {
@@ -310,7 +319,7 @@ func TestTruncatedStreamLeavesTokensUnset(t *testing.T) {
 		fixture.StateResponseModel: "gpt-4o-mini-2024-07-18", // read before the reset
 		fixture.StateAPI:           "openai",
 		fixture.StateStream:        "true",
-		fixture.StateUsageStatus:   "unreadable",
+		fixture.StateUsageStatus:   "incomplete",
 	}
 	if !reflect.DeepEqual(fixture.WithoutTTFT(res.FilterState), want) {
 		t.Fatalf("filter state %v, want %v", res.FilterState, want)

@@ -13,7 +13,7 @@ import (
 var operatorRe = regexp.MustCompile(`^%([A-Z][A-Z0-9_]*)(?:\(([^)]*)\))?(?::([0-9]+))?%`)
 
 // AccessLog renders an Envoy access-log format string for a finished
-// exchange. Supported: %FILTER_STATE(key[:PLAIN|:TYPED])%, %REQ(h[?alt])%,
+// exchange, with the filter state as it stood before proxy_on_log. Supported: %FILTER_STATE(key[:PLAIN|:TYPED])%, %REQ(h[?alt])%,
 // %RESP(h[?alt])%, %RESPONSE_CODE%, %UPSTREAM_CLUSTER%, %PROTOCOL%, %START_TIME%, each with
 // an optional :N length limit. Missing values render as "-" like Envoy.
 func AccessLog(format string, ex Exchange, res *Result) (string, error) {
@@ -50,7 +50,11 @@ func logOperator(op, arg string, ex Exchange, res *Result) (string, error) {
 	switch op {
 	case "FILTER_STATE":
 		key, mode, _ := strings.Cut(arg, ":")
-		v, ok := res.FilterState[key]
+		state := res.LoggedFilterState
+		if state == nil { // a Result not made by Do
+			state = res.FilterState
+		}
+		v, ok := state[key]
 		if !ok {
 			return "-", nil
 		}

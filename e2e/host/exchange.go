@@ -34,10 +34,17 @@ type LocalReply struct {
 
 // Result is what one Do() observed.
 type Result struct {
-	Actions          []CallbackAction
-	FilterState      map[string]string // key "wasm.<path>"
-	FilterStateSetIn map[string]string // key -> callback of the last set
-	FilterStateOrder []string          // keys in first-set order
+	Actions     []CallbackAction
+	FilterState map[string]string // key "wasm.<path>"
+	// LoggedFilterState is the filter state when the access log was
+	// written: before proxy_on_log, as in Envoy, whose connection manager
+	// registers its access loggers when the stream is created and the Wasm
+	// filter's log handler only later, with the filter chain (envoy
+	// source/common/http/conn_manager_impl.cc, ActiveStream's constructor;
+	// source/extensions/filters/http/wasm/config.cc).
+	LoggedFilterState map[string]string
+	FilterStateSetIn  map[string]string // key -> callback of the last set
+	FilterStateOrder  []string          // keys in first-set order
 
 	// What upstream (request) and downstream (response) received.
 	ForwardedRequestHeaders   [][2]string

@@ -273,6 +273,10 @@ func (h *Host) afterCallback(ctx context.Context, s *stream, sd *side) error {
 // endStream mirrors Envoy's end of stream: access log, then onDestroy.
 func (h *Host) endStream(ctx context.Context, s *stream) error {
 	var errs []error
+	s.res.LoggedFilterState = make(map[string]string, len(s.res.FilterState))
+	for k, v := range s.res.FilterState {
+		s.res.LoggedFilterState[k] = v
+	}
 	s.logPhase = true
 	_, err := h.streamCall(ctx, s, "proxy_on_log", uint64(s.id))
 	s.logPhase = false

@@ -21,7 +21,7 @@ func TestTruncatedStream(t *testing.T) {
 	resp := strings.Repeat(contentEvent(strings.Repeat("a", 1000)), 100) + usageEvent
 	ex := exchange(chatRequest("gpt-4o-mini"), sse, []byte(resp))
 	ex.ResetAfterResponseBodyChunks = len(ex.ResponseBody) / 2
-	run(t, ex, want{state: modelOnly("gpt-4o-mini"), log: "unreadable", reset: true})
+	run(t, ex, want{state: modelOnly("gpt-4o-mini"), log: "incomplete", reset: true})
 }
 
 func TestTruncatedJSONResponse(t *testing.T) {
@@ -47,7 +47,7 @@ func TestResetBeforeResponse(t *testing.T) {
 	ex := exchange(chatRequest("gpt-4o-mini"), sse, []byte(usageEvent))
 	ex.ResetAfterResponseBodyChunks = 1
 	ex.ResponseBody = append([][]byte{nil}, ex.ResponseBody...) // the reset comes before any byte
-	run(t, ex, want{state: modelOnly("gpt-4o-mini"), log: "unreadable", reset: true})
+	run(t, ex, want{state: modelOnly("gpt-4o-mini"), log: "incomplete", reset: true})
 }
 
 // A request body that is not JSON, or ends inside its document, has no

@@ -22,6 +22,12 @@ const (
 	FormatEventStream
 )
 
+// Streamed says whether the framing is a stream's. A JSON body can still
+// turn out to be Gemini's streamed array, which only its first byte shows.
+func (f Format) Streamed() bool {
+	return f == FormatSSE || f == FormatNDJSON || f == FormatEventStream
+}
+
 // FormatOf picks the framing from the response Content-Type.
 func FormatOf(contentType string) Format {
 	mt, _, _ := strings.Cut(contentType, ";")
@@ -257,13 +263,15 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 		rec.Total.Put(rec.Prompt.N + rec.Completion.N)
 	}
 	rec.ResponseModel = r.v.model
-	rec.Stream = r.format == FormatSSE || r.format == FormatNDJSON || r.format == FormatEventStream ||
-		r.format == FormatJSON && r.scan.TopLevelArray()
+	rec.Stream = r.format.Streamed() || r.format == FormatJSON && r.scan.TopLevelArray()
 	switch {
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
 	case !complete || r.v.invalid > 0:
 		rec.Outcome = usage.Unreadable
+		if !complete {
+			rec.Outcome = usage.Incomplete
+		}
 		rec.Prompt, rec.Completion, rec.Total = usage.Count{}, usage.Count{}, usage.Count{}
 		rec.CachedInput, rec.CacheCreation, rec.Reasoning = usage.Count{}, usage.Count{}, usage.Count{}
 	case rec.HasTokens():

@@ -329,7 +329,10 @@ func TestPanicLeavesStreamUnobserved(t *testing.T) {
 	if len(h.logs) != 1 || !strings.Contains(h.logs[0], "internal error in request body, stream left unobserved: boom") {
 		t.Fatalf("logs %q", h.logs)
 	}
-	if len(h.state) != 0 || len(h.names) != 0 {
+	// What the request headers published stays, with the usage marked
+	// unread; nothing is counted.
+	want := map[string]string{"wasm.asm.llmproxy.api": "anthropic", "wasm.asm.llmproxy.usage_status": "unreadable"}
+	if !reflect.DeepEqual(h.state, want) || len(h.names) != 0 {
 		t.Fatalf("published after a panic: %v %v", h.state, h.names)
 	}
 }

@@ -30,8 +30,11 @@ func (s *Stream) finish(h proxy.Host, complete bool) {
 		c.rec.TimeToFirstByte = elapsedMillis(c.start, c.firstByte)
 	}
 	s.setFilterState(h)
-	if c.rec.Outcome == usage.Unreadable {
+	switch c.rec.Outcome {
+	case usage.Unreadable:
 		h.Log(proxy.Info, "llmproxy: usage of "+c.method+" "+c.path+" is unreadable: "+c.resp.Why())
+	case usage.Incomplete:
+		h.Log(proxy.Info, "llmproxy: "+c.method+" "+c.path+" is incomplete: the stream was reset or never answered before its end")
 	}
 	s.count(h)
 }
@@ -64,13 +67,30 @@ func (s *Stream) setFilterState(h proxy.Host) {
 	if r.ResponseModel != "" {
 		s.setState(h, publish.KeyResponseModel, r.ResponseModel)
 	}
-	s.setOwn(h, publish.KeyAPI, r.API)
-	stream := "false"
-	if r.Stream {
-		stream = "true"
-	}
-	s.setOwn(h, publish.KeyStream, stream)
+	s.publishStream(h, r.Stream)
 	s.setOwn(h, publish.KeyUsageStatus, r.Outcome.String())
+}
+
+// publishEarly says what is known of a call at its request headers. Envoy
+// writes the access log before the plugin's on_log, so a stream that is
+// reset before its end shows these values, not null; finish overwrites
+// what changes.
+func (s *Stream) publishEarly(h proxy.Host) {
+	s.setOwn(h, publish.KeyAPI, s.call.rec.API)
+	s.setOwn(h, publish.KeyUsageStatus, usage.Incomplete.String())
+}
+
+// publishStream sets the stream key when its value changes: from the
+// response's content type at its headers, then from the body.
+func (s *Stream) publishStream(h proxy.Host, streamed bool) {
+	v := "false"
+	if streamed {
+		v = "true"
+	}
+	if s.call.stream != v {
+		s.call.stream = v
+		s.setOwn(h, publish.KeyStream, v)
+	}
 }
 
 func (s *Stream) count(h proxy.Host) {

@@ -9,6 +9,7 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/config"
 	"github.com/llmproxy/llmproxy/plugin/decode"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
+	"github.com/llmproxy/llmproxy/plugin/publish"
 	"github.com/llmproxy/llmproxy/plugin/rewrite"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
@@ -33,6 +34,7 @@ type call struct {
 	body      decode.Decoder
 	rec       usage.Record
 	published string // request model already in filter state
+	stream    string // stream value already in filter state
 	finished  bool
 
 	// Routing and rewriting (off unless configured).
@@ -78,6 +80,7 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	c.rec.API = c.fam.Name
 	c.req.Start(c.fam)
 	s.call = c
+	s.publishEarly(h)
 	if m := c.fam.ModelFromPath(c.path); m != "" {
 		s.publishRequestModel(h, m)
 	}
@@ -166,6 +169,7 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 	status, _ := strconv.Atoi(st)
 	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
 	c.resp.Start(c.fam, api.FormatOf(ct), status)
+	s.publishStream(h, api.FormatOf(ct).Streamed())
 	ce, _ := h.Header(proxy.ResponseHeaders, "content-encoding")
 	if !c.body.Start(ce) {
 		c.resp.Unreadable("unsupported content-encoding " + strconv.Quote(ce))
@@ -257,10 +261,13 @@ func (s *Stream) OnLog(h proxy.Host) {
 }
 
 // recover keeps a panic from reaching the proxy: the stream passes on
-// unobserved.
+// unobserved, and its access-log line says the usage was not read.
 func (s *Stream) recover(h proxy.Host, where string) {
 	if r := recover(); r != nil {
-		s.call = nil
+		if s.call != nil {
+			s.call = nil
+			s.setOwn(h, publish.KeyUsageStatus, usage.Unreadable.String())
+		}
 		h.Log(proxy.Error, fmt.Sprintf("llmproxy: internal error in %s, stream left unobserved: %v", where, r))
 	}
 }

@@ -22,6 +22,7 @@ const (
 	Missing                       // the response carried no usage
 	Unreadable                    // encoding, framing or syntax stopped the reading
 	Error                         // non-2xx status or an error body or event
+	Incomplete                    // the stream ended before its end: a reset, or no response
 )
 
 func (o Outcome) String() string {
@@ -34,6 +35,8 @@ func (o Outcome) String() string {
 		return "unreadable"
 	case Error:
 		return "error"
+	case Incomplete:
+		return "incomplete"
 	}
 	return "unknown"
 }

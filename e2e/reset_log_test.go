@@ -1,0 +1,49 @@
+package e2e
+
+import (
+	"encoding/json"
+	"math/rand"
+	"testing"
+
+	"github.com/llmproxy/llmproxy/e2e/replay"
+)
+
+// TestResetStreamAccessLog: Envoy writes envoy.yaml's access log before the
+// plugin's on_log, so a stream reset mid-response must already say, in
+// filter state, what became of the call: not completed, the model known,
+// no token counts.
+func TestResetStreamAccessLog(t *testing.T) {
+	h := newHost(t, replay.Options(envoy))
+	for _, name := range []string{"openai/chat_stream_usage", "anthropic/stream", "gemini/stream_sse"} {
+		t.Run(name, func(t *testing.T) {
+			c := caseNamed(t, name)
+			ex := replay.Exchange(c, rand.New(rand.NewSource(7)), 64)
+			ex.ResetAfterResponseBodyChunks = len(ex.ResponseBody) / 2
+			res := do2(t, h, ex)
+			if !res.Reset {
+				t.Fatal("the stream was not reset")
+			}
+			line, err := replay.AccessLogLine(envoy, ex, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log map[string]any
+			if err := json.Unmarshal([]byte(line), &log); err != nil {
+				t.Fatalf("%v: %s", err, line)
+			}
+			for key, want := range map[string]any{
+				"usage_status":              "incomplete",
+				"request_model":             c.Expect.RequestModel,
+				"api":                       c.Expect.API,
+				"stream":                    "true",
+				"request_prompt_tokens":     nil,
+				"request_completion_tokens": nil,
+				"request_total_tokens":      nil,
+			} {
+				if log[key] != want {
+					t.Errorf("%s = %v, want %v\n%s", key, log[key], want, line)
+				}
+			}
+		})
+	}
+}
