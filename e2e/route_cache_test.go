@@ -17,24 +17,26 @@ var istioRoutes = []host.Route{
 }
 
 // TestRoutingRepicksTheRoute: the router must send a routed request to the
-// provider's cluster. Envoy >= 1.33 keeps the route it picked before the
-// plugin's header edit unless the plugin calls clear_route_cache; older
-// Envoy re-picks after any edit and has no such function.
+// provider's cluster under each of Envoy's route-cache rules: edits clear
+// the cache (every Envoy, for ABI 0.2.1 modules), only clear_route_cache
+// does (envoy#36671 for later ABIs), or edits do and the function does not
+// exist (before 1.33).
 func TestRoutingRepicksTheRoute(t *testing.T) {
 	config := strings.Replace(seedRouting, `"path"`, `"match_hosts": ["dashscope.aliyuncs.com", "llm.internal"], "path"`, 1)
 	seed := caseNamed(t, "dashscope_compatible/seed_qwen_turbo")
 	for _, mode := range []struct {
 		name        string
-		legacy      bool
+		rule        host.RouteCache
 		wantCleared int
 	}{
-		{"envoy>=1.33", false, 1},
-		{"envoy<1.33", true, 0},
+		{"envoy>=1.33", host.RouteCacheEnvoy, 1},
+		{"envoy#36671 explicit", host.RouteCacheExplicit, 1},
+		{"envoy<1.33", host.RouteCacheLegacy, 0},
 	} {
 		for _, authority := range []string{"dashscope.aliyuncs.com", "llm.internal"} {
 			t.Run(mode.name+"/"+authority, func(t *testing.T) {
 				opts := routingOptions(config)
-				opts.Routes, opts.LegacyRouteCache = istioRoutes, mode.legacy
+				opts.Routes, opts.RouteCache = istioRoutes, mode.rule
 				h := newHost(t, opts)
 				ex := seedRequest(`{"messages":[]}`)
 				ex.RequestHeaders = withHeader(ex.RequestHeaders, ":authority", authority)

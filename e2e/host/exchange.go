@@ -37,11 +37,7 @@ type Result struct {
 	Actions     []CallbackAction
 	FilterState map[string]string // key "wasm.<path>"
 	// LoggedFilterState is the filter state when the access log was
-	// written: before proxy_on_log, as in Envoy, whose connection manager
-	// registers its access loggers when the stream is created and the Wasm
-	// filter's log handler only later, with the filter chain (envoy
-	// source/common/http/conn_manager_impl.cc, ActiveStream's constructor;
-	// source/extensions/filters/http/wasm/config.cc).
+	// written (see Options.OnLogFirst).
 	LoggedFilterState map[string]string
 	FilterStateSetIn  map[string]string // key -> callback of the last set
 	FilterStateOrder  []string          // keys in first-set order

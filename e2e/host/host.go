@@ -86,9 +86,15 @@ type Options struct {
 	// Envoy's route table does (route.go); without them each exchange's
 	// ClusterName is used.
 	Routes []Route
-	// LegacyRouteCache is Envoy before 1.33: every request-header edit
-	// clears the route cache, and clear_route_cache does not exist.
-	LegacyRouteCache bool
+	// RouteCache is which of Envoy's rules clears the route cache.
+	RouteCache RouteCache
+	// OnLogFirst runs proxy_on_log before the access log is written, as
+	// Envoy >= 1.32 does for HTTP/1 and HTTP/2 streams (envoy#35959). By
+	// default the access log comes first, as in Envoy <= 1.31 and for
+	// HTTP/3 streams, whose logging is deferred, in every version
+	// (conn_manager_impl.h, accessLogHandlers). A plugin must be right in
+	// both orders.
+	OnLogFirst bool
 	// Lean leaves the per-callback record out of the Result: the forwarded
 	// bodies and Actions. Collecting them copies every chunk and grows a
 	// list per callback, work Envoy does not do; benchmarks set it so that

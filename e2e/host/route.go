@@ -19,17 +19,34 @@ type Route struct {
 //     the filter chain runs and caches it (envoy source/common/http/
 //     conn_manager_impl.cc, refreshCachedRoute); the router uses the cached
 //     route when the headers reach it.
-//   - Before Envoy 1.33 every request-header edit from a Wasm filter cleared
-//     that cache (source/extensions/common/wasm/context.cc, the
-//     add/replace/remove header map functions), so the router picked again
-//     from the edited headers.
-//   - Since Envoy 1.33 (envoy#36671) an edit leaves the cache alone; a
-//     filter clears it with the foreign function clear_route_cache
-//     (source/extensions/common/wasm/foreign.cc). Older Envoy answers
-//     NotFound for that name (proxy-wasm-cpp-host src/exports.cc).
+//   - A Wasm edit of the request headers clears that cache, so the router
+//     picks again from the edited headers (source/extensions/common/wasm/
+//     context.cc, onHeadersModified after each header map edit).
+//   - envoy#36671 (Envoy 1.33) stops that for modules of an ABI after
+//     0.2.1 and adds the foreign function clear_route_cache (source/
+//     extensions/common/wasm/foreign.cc), which clears the cache and
+//     answers Ok. Every ABI Envoy loads today is 0.2.1 or older, so in
+//     1.33 to 1.39 edits still clear the cache; a plugin that calls
+//     clear_route_cache is right under both rules. Before 1.33 the name is
+//     unknown and cpp-host answers NotFound (src/exports.cc).
 //
 // Options.Routes turns the model on; without it the exchange's ClusterName
 // stands, as before.
+
+// RouteCache is which of Envoy's rules clears the route cache.
+type RouteCache int
+
+const (
+	// RouteCacheEnvoy is Envoy 1.33 and later with an ABI 0.2.1 module:
+	// request-header edits clear the cache, and so does clear_route_cache.
+	RouteCacheEnvoy RouteCache = iota
+	// RouteCacheExplicit is envoy#36671's rule for ABIs after 0.2.1: only
+	// clear_route_cache clears the cache.
+	RouteCacheExplicit
+	// RouteCacheLegacy is Envoy before 1.33: edits clear the cache, and
+	// clear_route_cache does not exist.
+	RouteCacheLegacy
+)
 
 const foreignClearRouteCache = "clear_route_cache"
 
@@ -86,7 +103,7 @@ func (h *Host) routeAtStart(s *stream) {
 
 // requestHeadersEdited is called on every edit of the request headers.
 func (h *Host) requestHeadersEdited(s *stream) {
-	if h.opts.LegacyRouteCache {
+	if h.opts.RouteCache != RouteCacheExplicit {
 		s.routeCleared = true
 	}
 }
@@ -104,14 +121,14 @@ func (h *Host) routeAtRouter(s *stream) {
 // callForeign implements proxy_call_foreign_function for the functions
 // Envoy registers that this host models.
 func (h *Host) callForeign(_ context.Context, name string) uint32 {
-	if name != foreignClearRouteCache || h.opts.LegacyRouteCache {
+	if name != foreignClearRouteCache || h.opts.RouteCache == RouteCacheLegacy {
 		return statusNotFound
 	}
-	s := h.cur
-	if s == nil {
-		return statusNotFound // Envoy: no decoder callbacks on the root context
+	// Envoy answers Ok even where there is nothing to clear (the root
+	// context, or after the route was used).
+	if s := h.cur; s != nil && !s.req.hdrSent {
+		s.res.RouteCacheCleared++
+		s.routeCleared = true
 	}
-	s.res.RouteCacheCleared++
-	s.routeCleared = true
 	return statusOK
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 )
@@ -273,14 +274,16 @@ func (h *Host) afterCallback(ctx context.Context, s *stream, sd *side) error {
 // endStream mirrors Envoy's end of stream: access log, then onDestroy.
 func (h *Host) endStream(ctx context.Context, s *stream) error {
 	var errs []error
-	s.res.LoggedFilterState = make(map[string]string, len(s.res.FilterState))
-	for k, v := range s.res.FilterState {
-		s.res.LoggedFilterState[k] = v
+	if !h.opts.OnLogFirst {
+		s.res.LoggedFilterState = maps.Clone(s.res.FilterState)
 	}
 	s.logPhase = true
 	_, err := h.streamCall(ctx, s, "proxy_on_log", uint64(s.id))
 	s.logPhase = false
 	errs = append(errs, err)
+	if h.opts.OnLogFirst {
+		s.res.LoggedFilterState = maps.Clone(s.res.FilterState)
+	}
 	if h.dead == nil {
 		v, err := h.streamCall(ctx, s, "proxy_on_done", uint64(s.id))
 		s.res.DoneResult = uint32(v)
