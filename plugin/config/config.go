@@ -20,6 +20,14 @@ type Config struct {
 	// models are counted under "other", so clients cannot blow up the
 	// number of series.
 	MaxModelLabels int `json:"max_model_labels"`
+	// MaxDestinationLabels caps the distinct llmproxy_destination_service
+	// values per VM the same way: outside Istio's outbound clusters the
+	// destination is the request's authority, which the client chooses.
+	MaxDestinationLabels int `json:"max_destination_labels"`
+	// MaxMetrics bounds the stats the plugin defines in one VM, whatever
+	// their tags: Envoy never frees a defined stat. Once new tag sets would
+	// pass it, they are counted under destination and model "other".
+	MaxMetrics int `json:"max_metrics"`
 	// MaxTagLength caps each tag value in a stat name, in bytes.
 	MaxTagLength int `json:"max_tag_length"`
 	// MaxValueLength caps each filter-state value, in bytes.
@@ -45,12 +53,18 @@ type Config struct {
 
 // Defaults are used for absent fields and for an empty configuration.
 var Defaults = Config{
-	MaxModelLabels: 100,
-	MaxTagLength:   128,
-	MaxValueLength: 256,
+	MaxModelLabels:       100,
+	MaxDestinationLabels: 100,
+	MaxMetrics:           5000,
+	MaxTagLength:         128,
+	MaxValueLength:       256,
 
 	MaxRewriteBodyBytes: 256 << 10,
 }
+
+// MinMetrics is the smallest max_metrics: room for the plugin's own
+// counters and a few tag sets, the overflow set among them.
+const MinMetrics = 64
 
 type limit struct {
 	name     string
@@ -79,6 +93,8 @@ func Parse(raw []byte) (Config, error) {
 	}
 	for _, l := range []limit{
 		{"max_model_labels", &c.MaxModelLabels, 1, 10000},
+		{"max_destination_labels", &c.MaxDestinationLabels, 1, 10000},
+		{"max_metrics", &c.MaxMetrics, MinMetrics, 1000000},
 		{"max_tag_length", &c.MaxTagLength, 16, 1024},
 		{"max_value_length", &c.MaxValueLength, 16, 4096},
 		{"max_rewrite_body_bytes", &c.MaxRewriteBodyBytes, 1 << 10, 16 << 20},

@@ -30,6 +30,10 @@ func TestParse(t *testing.T) {
 			want: with(func(c *Config) {
 				c.MaxModelLabels, c.MaxTagLength, c.MaxValueLength, c.MaxRewriteBodyBytes = 1, 16, 4096, 1024
 			})},
+		{name: "label and metric caps", config: `{"max_destination_labels": 10, "max_metrics": 64}`,
+			want: with(func(c *Config) { c.MaxDestinationLabels, c.MaxMetrics = 10, 64 })},
+		{name: "too few metrics", config: `{"max_metrics": 63}`, expectErr: `"max_metrics": 63 is out of range [64,`},
+		{name: "no destinations", config: `{"max_destination_labels": 0}`, expectErr: `"max_destination_labels": 0 is out of range`},
 		{name: "invalid JSON", config: `{"max_model_labels": }`, expectErr: "invalid JSON"},
 		{name: "unknown key", config: `{"max_models": 5}`, expectErr: `"max_models": unknown field`},
 		{name: "wrong type", config: `{"max_tag_length": "64"}`, expectErr: `"max_tag_length": expected int`},

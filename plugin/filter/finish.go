@@ -100,10 +100,12 @@ func (s *Stream) count(h proxy.Host) {
 		model = c.rec.ResponseModel
 	}
 	ls := p.seriesFor(h, clusterName(h), c.authority, model)
-	if p.overflow {
-		p.overflow = false
-		p.add(h, noSlot, series{metric: publish.MetricModelOverflow}, 1)
+	for i, name := range overflowMetrics {
+		if p.overflow&(1<<i) != 0 {
+			p.add(h, noSlot, series{metric: name}, 1)
+		}
 	}
+	p.overflow = 0
 	r := &c.rec
 	p.add(h, slotRequests+int(r.Outcome), series{metric: publish.MetricRequests, tags: ls.tags, outcome: r.Outcome.String()}, 1)
 	for i, m := range [...]struct {

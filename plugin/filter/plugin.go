@@ -17,10 +17,13 @@ type Plugin struct {
 	workload  string
 	namespace string
 
-	metrics  map[series]uint32
-	overflow bool // the last modelLabel call ran out of labels
-	paths    map[string]*api.Family
-	models   map[string]struct{}
+	metrics      map[series]uint32
+	overflow     overflows // what the last seriesFor call ran out of
+	paths        map[string]*api.Family
+	models       map[string]struct{}
+	destinations map[string]struct{}
+	tagSets      map[publish.Tags]struct{}
+	full         bool // max_metrics reached: said once in the log
 
 	free []*call // finished calls, for reuse
 	last lastSeries
@@ -53,16 +56,45 @@ func (p *Plugin) release(c *call) {
 }
 
 // OtherModel is the model label used once MaxModelLabels distinct models
-// have been seen.
+// have been seen, and the destination label likewise.
 const OtherModel = "other"
+
+// overflows says which caps a call's tags ran into, one bit each.
+type overflows uint8
+
+const (
+	overflowModel overflows = 1 << iota
+	overflowDestination
+	overflowSeries
+)
+
+// overflowMetrics are the counters of each overflow bit, in bit order.
+var overflowMetrics = [...]string{publish.MetricModelOverflow, publish.MetricDestinationOverflow, publish.MetricSeriesOverflow}
+
+// The stats one tag set can define: requests by outcome, four token
+// counters, two histograms; and those with no tag set: the rewrite results
+// and the overflow counters. max_metrics is shared out with these.
+const (
+	seriesPerTagSet = numOutcomes + 4 + 2
+	untaggedSeries  = 3 + len(overflowMetrics)
+	numOutcomes     = 5
+)
 
 // NewPlugin returns a plugin with the default configuration.
 func NewPlugin() *Plugin {
 	return &Plugin{
-		cfg:     config.Defaults,
-		metrics: map[series]uint32{},
-		models:  map[string]struct{}{},
+		cfg:          config.Defaults,
+		metrics:      map[series]uint32{},
+		models:       map[string]struct{}{},
+		destinations: map[string]struct{}{},
+		tagSets:      map[publish.Tags]struct{}{},
 	}
+}
+
+// maxTagSets is how many tag sets fit in max_metrics, less the one
+// reserved for destination and model "other".
+func (p *Plugin) maxTagSets() int {
+	return (p.cfg.MaxMetrics-untaggedSeries)/seriesPerTagSet - 1
 }
 
 // Configure applies a configuration. On error it logs one line naming the
@@ -126,17 +158,47 @@ func clusterName(h proxy.Host) string {
 	return v
 }
 
-// modelLabel caps the distinct model labels of this VM.
-func (p *Plugin) modelLabel(model string) string {
-	if _, ok := p.models[model]; ok {
-		return model
+// capLabel keeps a label value if it was seen before or the VM still has
+// room for one more; otherwise the value is OtherModel.
+func capLabel(seen map[string]struct{}, v string, max int) (string, bool) {
+	if _, ok := seen[v]; ok {
+		return v, true
 	}
-	if len(p.models) >= p.cfg.MaxModelLabels {
-		p.overflow = true
-		return OtherModel
+	if len(seen) >= max {
+		return OtherModel, false
 	}
-	p.models[model] = struct{}{}
-	return model
+	seen[v] = struct{}{}
+	return v, true
+}
+
+// tagsFor caps every label a client can choose, then the number of tag
+// sets, so that no client can grow the VM's stats past max_metrics.
+func (p *Plugin) tagsFor(h proxy.Host, cluster, authority, model string) (publish.Tags, overflows) {
+	workload, namespace := p.source(h)
+	max := p.cfg.MaxTagLength
+	var over overflows
+	dest, ok := capLabel(p.destinations, publish.CleanTag(publish.DestinationService(cluster, authority), max), p.cfg.MaxDestinationLabels)
+	if !ok {
+		over |= overflowDestination
+	}
+	m, ok := capLabel(p.models, publish.CleanTag(model, max), p.cfg.MaxModelLabels)
+	if !ok {
+		over |= overflowModel
+	}
+	t := publish.Tags{
+		SourceWorkload:     publish.CleanTag(workload, max),
+		SourceNamespace:    publish.CleanTag(namespace, max),
+		DestinationService: dest,
+		Model:              m,
+	}
+	if _, ok := p.tagSets[t]; !ok {
+		if len(p.tagSets) >= p.maxTagSets() {
+			t.DestinationService, t.Model = OtherModel, OtherModel
+			over |= overflowSeries
+		}
+		p.tagSets[t] = struct{}{}
+	}
+	return t, over
 }
 
 // series is one metric with one tag set.
@@ -154,7 +216,7 @@ type lastSeries struct {
 	valid                     bool
 	cluster, authority, model string // as read, before cleaning
 	tags                      publish.Tags
-	overflowed                bool // the model label became OtherModel
+	overflowed                overflows
 	ids                       [numSlots]uint32
 	defined                   [numSlots]bool
 }
@@ -177,15 +239,9 @@ func (p *Plugin) seriesFor(h proxy.Host, cluster, authority, model string) *last
 		p.overflow = ls.overflowed
 		return ls
 	}
-	workload, namespace := p.source(h)
-	max := p.cfg.MaxTagLength
-	*ls = lastSeries{valid: true, cluster: cluster, authority: authority, model: model, tags: publish.Tags{
-		SourceWorkload:     publish.CleanTag(workload, max),
-		SourceNamespace:    publish.CleanTag(namespace, max),
-		DestinationService: publish.CleanTag(publish.DestinationService(cluster, authority), max),
-		Model:              p.modelLabel(publish.CleanTag(model, max)),
-	}}
-	ls.overflowed = p.overflow
+	tags, over := p.tagsFor(h, cluster, authority, model)
+	*ls = lastSeries{valid: true, cluster: cluster, authority: authority, model: model, tags: tags, overflowed: over}
+	p.overflow = over
 	return ls
 }
 
@@ -228,13 +284,20 @@ func (p *Plugin) define(h proxy.Host, kind proxy.MetricKind, s series) (uint32, 
 	if id, ok := p.metrics[s]; ok {
 		return id, true
 	}
+	if len(p.metrics) >= p.cfg.MaxMetrics { // a guard: tagsFor keeps well below it
+		if !p.full {
+			p.full = true
+			h.Log(proxy.Warn, "llmproxy: max_metrics stats defined; further series are not counted")
+		}
+		return 0, false
+	}
 	name := publish.StatName(s.metric, s.tags)
 	switch {
 	case s.outcome != "":
 		name = publish.RequestsStatName(s.tags, s.outcome)
 	case s.rewrite != "":
 		name = publish.RewritesStatName(s.rewrite)
-	case s.metric == publish.MetricModelOverflow:
+	case s.tags == publish.Tags{}:
 		name = s.metric
 	}
 	id, err := h.DefineMetric(kind, name)

@@ -59,6 +59,12 @@ const (
 	// MetricModelOverflow counts calls whose model was counted as "other"
 	// because max_model_labels distinct models had been seen.
 	MetricModelOverflow = "llmproxy_model_label_overflow_total"
+	// MetricDestinationOverflow counts calls whose destination was counted
+	// as "other" because max_destination_labels destinations had been seen.
+	MetricDestinationOverflow = "llmproxy_destination_label_overflow_total"
+	// MetricSeriesOverflow counts calls counted under destination and model
+	// "other" because a new tag set would have passed max_metrics.
+	MetricSeriesOverflow = "llmproxy_series_overflow_total"
 )
 
 // Tag names, in the order they appear in a stat name.
