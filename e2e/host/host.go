@@ -76,9 +76,10 @@ type Options struct {
 	// FullWASI links every WASI function wazero has, instead of only the set
 	// Envoy provides.
 	FullWASI bool
-	// LegacyPollOneoff makes poll_oneoff return ENOSYS like Envoy before
-	// cpp-host #533 (the Go runtime then aborts).
-	LegacyPollOneoff bool
+	// PollOneoff is how poll_oneoff answers; by default ENOSYS, as in
+	// every Envoy up to 1.38. WASI otherwise answers as cpp-host does
+	// (wasi.go) unless FullWASI is set.
+	PollOneoff PollOneoff
 	RootID           string // plugin root_id, readable as plugin_root_id
 	PluginName       string
 	RouteName        string // xds.route_name

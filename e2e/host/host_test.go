@@ -152,6 +152,28 @@ func TestUnimplementedImportsAreStubs(t *testing.T) {
 	wantLogs(t, newHost(t, "httpcall", Options{}).Logs(), "http_call=12")
 }
 
+// TestWASIAsCppHost: WASI answers as proxy-wasm-cpp-host's src/exports.cc
+// gives them; poll_oneoff as before cpp-host #533 (Envoy <= 1.38) by
+// default, as after it on request, and as wazero only with FullWASI.
+func TestWASIAsCppHost(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"envoy<=1.38", Options{}, "set_flags=52 fdstat0=8 fdstat1=0 rights=64 poll=52 nevents=99"},
+		{"envoy 1.39", Options{PollOneoff: PollOneoffNoEvents}, "set_flags=52 fdstat0=8 fdstat1=0 rights=64 poll=0 nevents=0"},
+		{"wazero", Options{FullWASI: true, PollOneoff: PollOneoffSleep}, "set_flags=52 fdstat0=0 fdstat1=0 rights=255 poll=0 nevents=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := newHost(t, "wasi", tc.opts).Logs()
+			if len(logs) != 1 || !strings.HasPrefix(logs[0].Message, tc.want) {
+				t.Fatalf("logs %v, want %q", logs, tc.want)
+			}
+		})
+	}
+}
+
 func TestHostCallInsideAllocatorKillsVM(t *testing.T) {
 	h := newHost(t, "poll-in-alloc,echo-body", Options{})
 	_, err := h.Do(context.Background(), chatExchange("{}"))

@@ -57,11 +57,11 @@ func TestSoak(t *testing.T) {
 	}
 	// Envoy before cpp-host #533 fails poll_oneoff: a GC that sleeps
 	// anywhere then aborts the VM, not only inside the allocator.
-	for _, legacy := range []bool{false, true} {
-		t.Run(fmt.Sprintf("legacy_poll_oneoff=%v", legacy), func(t *testing.T) {
+	for _, poll := range []host.PollOneoff{host.PollOneoffENOSYS, host.PollOneoffNoEvents} {
+		t.Run(fmt.Sprintf("poll_oneoff=%d", poll), func(t *testing.T) {
 			t.Parallel()
 			opts := replay.Options(envoy)
-			opts.LegacyPollOneoff = legacy
+			opts.PollOneoff = poll
 			h, err := host.New(ctx, mod, opts)
 			if err != nil {
 				t.Fatal(err)

@@ -95,3 +95,12 @@ func defineMetric(typ uint32, name string) uint32 {
 	proxyDefineMetric(typ, p, n, unsafe.Pointer(&id))
 	return id
 }
+
+//go:wasmimport wasi_snapshot_preview1 fd_fdstat_set_flags
+func fdFdstatSetFlags(fd, flags uint32) uint32
+
+//go:wasmimport wasi_snapshot_preview1 fd_fdstat_get
+func fdFdstatGet(fd uint32, stat unsafe.Pointer) uint32
+
+//go:wasmimport wasi_snapshot_preview1 poll_oneoff
+func pollOneoff(in, out unsafe.Pointer, n uint32, nevents unsafe.Pointer) uint32

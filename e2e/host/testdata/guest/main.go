@@ -65,6 +65,9 @@ func onConfigure(root, size uint32) uint32 {
 		counterID = defineMetric(0, "asm_llm_proxy_prompt_tokens|llmproxy_model=qwen-turbo")
 		histID = defineMetric(2, "asm_llm_proxy_latency|llmproxy_model=qwen-turbo")
 	}
+	if modes["wasi"] {
+		logf(2, wasiProbe())
+	}
 	if modes["httpcall"] {
 		st := proxyHTTPCall(nil, 0, nil, 0, nil, 0, nil, 0, 0, nil)
 		logf(2, "http_call="+strconv.Itoa(int(st)))
@@ -191,3 +194,19 @@ func onDone(ctx uint32) uint32 { return 1 }
 
 //go:wasmexport proxy_on_delete
 func onDelete(ctx uint32) {}
+
+// wasiProbe asks the WASI functions Go's runtime and os package use what
+// the host answers.
+func wasiProbe() string {
+	var stat [24]byte
+	var sub [48]byte // one clock subscription, relative, timeout 0
+	var ev [32]byte
+	nevents := uint32(99)
+	out := "set_flags=" + strconv.Itoa(int(fdFdstatSetFlags(1, 0)))
+	out += " fdstat0=" + strconv.Itoa(int(fdFdstatGet(0, unsafe.Pointer(&stat[0]))))
+	out += " fdstat1=" + strconv.Itoa(int(fdFdstatGet(1, unsafe.Pointer(&stat[0]))))
+	out += " rights=" + strconv.Itoa(int(stat[8]))
+	sub[8] = 0 // eventtype clock
+	out += " poll=" + strconv.Itoa(int(pollOneoff(unsafe.Pointer(&sub[0]), unsafe.Pointer(&ev[0]), 1, unsafe.Pointer(&nevents))))
+	return out + " nevents=" + strconv.Itoa(int(nevents))
+}
