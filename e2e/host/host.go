@@ -80,9 +80,9 @@ type Options struct {
 	// every Envoy up to 1.38. WASI otherwise answers as cpp-host does
 	// (wasi.go) unless FullWASI is set.
 	PollOneoff PollOneoff
-	RootID           string // plugin root_id, readable as plugin_root_id
-	PluginName       string
-	RouteName        string // xds.route_name
+	RootID     string // plugin root_id, readable as plugin_root_id
+	PluginName string
+	RouteName  string // xds.route_name
 	// Routes pick the upstream cluster from the request headers, as
 	// Envoy's route table does (route.go); without them each exchange's
 	// ClusterName is used.
