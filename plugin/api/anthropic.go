@@ -20,6 +20,7 @@ var anthropicResponse = merge(anthropicUsage, under("message", anthropicUsage))
 // tokens, which are counted apart.
 var Anthropic = register(&Family{
 	Name:    "anthropic",
+	params:  anthropicParams,
 	request: tree(requestModel),
 	response: tree(map[string]Field{
 		"model":                                     ResponseModel,
@@ -32,6 +33,8 @@ var Anthropic = register(&Family{
 		"message.usage.output_tokens":               CompletionTokens,
 		"message.usage.cache_read_input_tokens":     CachedTokens,
 		"message.usage.cache_creation_input_tokens": CacheCreationTokens,
+		"error.type":                                ErrorKind,
+		"error.message":                             ErrorMessage,
 	}),
 	errorEvents: []string{"error"},
 	finish:      finishCacheApart,

@@ -27,8 +27,10 @@ func bedrockOperation(path string) string {
 // the metadata event of its stream; InvokeModel in response headers, and
 // its stream in base64 vendor chunks carrying invocation metrics.
 var Bedrock = register(&Family{
-	Name:    "bedrock",
-	request: tree(requestModel),
+	Name:       "bedrock",
+	params:     bedrockParams,
+	streamPath: bedrockStreamPath,
+	request:    tree(requestModel),
 	response: tree(merge(anthropicResponse, map[string]Field{
 		"usage.inputTokens":               PromptTokens,
 		"usage.outputTokens":              CompletionTokens,
@@ -38,6 +40,8 @@ var Bedrock = register(&Family{
 		"usage.cacheReadInputTokenCount":  CachedTokens, // older duplicate keys
 		"usage.cacheWriteInputTokenCount": CacheCreationTokens,
 		"bytes*":                          InvokeChunk,
+		"message":                         ErrorMessage, // an exception's body
+		"Message":                         ErrorMessage,
 	})),
 	modelFromPath: func(path string) string {
 		op := bedrockOperation(path)

@@ -6,6 +6,7 @@ const dashScopeNativePrefix = "/api/v1/services/aigc/"
 // each carry the usage so far, so the last one wins.
 var DashScope = register(&Family{
 	Name:    "dashscope",
+	params:  dashScopeParams,
 	request: tree(requestModel),
 	response: tree(map[string]Field{
 		"usage.input_tokens":                           PromptTokens,
@@ -13,6 +14,8 @@ var DashScope = register(&Family{
 		"usage.total_tokens":                           TotalTokens,
 		"usage.prompt_tokens_details.cached_tokens":    CachedTokens,
 		"usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
+		"code":    ErrorCode,
+		"message": ErrorMessage,
 	}),
 	errorEvents: []string{"error"},
 })

@@ -26,6 +26,17 @@ const (
 	Done                // Ollama's done:true
 	ErrorBody           // an error object or type
 	InvokeChunk         // Bedrock's base64 vendor payload (streamed)
+	ErrorCode           // an error's machine-readable code
+	ErrorKind           // an error's type or status name
+	ErrorMessage        // an error's message, read for the few kinds only it tells
+	// Request parameters (request_parameters).
+	ParamTemperature
+	ParamTopP
+	ParamMaxTokens
+	ParamStream
+	ParamSeed
+	ParamN
+	ParamTool // one tool offered
 	numFields
 )
 
@@ -43,6 +54,13 @@ type Family struct {
 	// tail says when an SSE stream of the family may be read by its
 	// closing events alone (see tail.go).
 	tail tailMode
+	// params are where the request keeps its parameters, and
+	// requestParams the request tree with them (see params.go).
+	params        map[string]Field
+	requestParams *jsonscan.Node
+	// streamPath says whether the path alone asks for a stream (Gemini,
+	// Bedrock); nil when only the body says.
+	streamPath func(path string) bool
 }
 
 // tailMode is when a family's SSE stream starts being read by its tail.
@@ -64,6 +82,7 @@ func register(f *Family) *Family {
 	if f.finish == nil {
 		f.finish = finishDirect
 	}
+	f.requestParams = tree(merge(requestModel, f.params))
 	Families[f.Name] = f
 	return f
 }

@@ -16,15 +16,20 @@ var geminiUsage = map[string]Field{
 	"usageMetadata.cachedContentTokenCount": CachedTokens,
 	"usageMetadata.thoughtsTokenCount":      ReasoningTokens,
 	"error":                                 ErrorBody,
+	"error.code":                            ErrorCode, // the HTTP status
+	"error.status":                          ErrorKind,
+	"error.message":                         ErrorMessage,
 }
 
 // Gemini is Gemini and Vertex AI generateContent. The model is in the path;
 // streams are SSE with alt=sse, else one JSON array streamed element by
 // element. Usage in a stream is cumulative.
 var Gemini = register(&Family{
-	Name:     "gemini",
-	request:  tree(requestModel),
-	response: tree(merge(geminiUsage, under("[]", geminiUsage))), // SSE, or one streamed array
+	Name:       "gemini",
+	params:     geminiParams,
+	streamPath: geminiStreamPath,
+	request:    tree(requestModel),
+	response:   tree(merge(geminiUsage, under("[]", geminiUsage))), // SSE, or one streamed array
 	modelFromPath: func(path string) string {
 		i := strings.LastIndex(path, "/models/")
 		if i < 0 {

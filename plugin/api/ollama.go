@@ -7,6 +7,7 @@ import "github.com/llmproxy/llmproxy/plugin/usage"
 // prompt_eval_count out when the prompt came from its cache).
 var Ollama = register(&Family{
 	Name:    "ollama",
+	params:  ollamaParams,
 	request: tree(requestModel),
 	response: tree(map[string]Field{
 		"model":             ResponseModel,

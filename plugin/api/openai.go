@@ -18,6 +18,9 @@ var openAIResponse = map[string]Field{
 	"choices.[].usage.completion_tokens": CompletionTokens,
 	"choices.[].usage.total_tokens":      TotalTokens,
 	"error":                              ErrorBody,
+	"error.code":                         ErrorCode,
+	"error.type":                         ErrorKind,
+	"error.message":                      ErrorMessage,
 }
 
 // OpenAI is every OpenAI-compatible endpoint: OpenAI, DashScope
@@ -26,6 +29,7 @@ var openAIResponse = map[string]Field{
 // value wins.
 var OpenAI = register(&Family{
 	Name:     "openai",
+	params:   openAIParams,
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
 	tail:     tailFromStart, // every chunk names the model
@@ -35,6 +39,7 @@ var OpenAI = register(&Family{
 // deployment stands for the model when the body names none.
 var AzureOpenAI = register(&Family{
 	Name:     "azure_openai",
+	params:   openAIParams,
 	request:  tree(requestModel),
 	response: tree(openAIResponse),
 	tail:     tailFromStart, // every chunk names the model
@@ -48,9 +53,12 @@ var AzureOpenAI = register(&Family{
 // OpenAIResponses is the Responses API: usage at the top of a JSON body, or
 // in the response object of response.completed, .incomplete and .failed.
 var OpenAIResponses = register(&Family{
-	Name:        "openai_responses",
-	request:     tree(requestModel),
-	response:    tree(merge(responsesUsage, under("response", responsesUsage))),
+	Name:    "openai_responses",
+	params:  responsesParams,
+	request: tree(requestModel),
+	// The error event names its code at the top.
+	response: tree(merge(responsesUsage, under("response", responsesUsage),
+		map[string]Field{"code": ErrorCode, "message": ErrorMessage})),
 	errorEvents: []string{"error", "response.failed"},
 })
 
@@ -63,5 +71,7 @@ var responsesUsage = map[string]Field{
 	"usage.total_tokens":  TotalTokens,
 	"usage.input_tokens_details.cached_tokens":     CachedTokens,
 	"usage.output_tokens_details.reasoning_tokens": ReasoningTokens,
-	"error": ErrorBody,
+	"error":         ErrorBody,
+	"error.code":    ErrorCode,
+	"error.message": ErrorMessage,
 }

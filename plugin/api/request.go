@@ -6,13 +6,20 @@ import "github.com/llmproxy/llmproxy/plugin/jsonscan"
 type Request struct {
 	scan   jsonscan.Scanner
 	v      values
+	fam    *Family
 	active bool
 }
 
-// Start begins reading a request of the given family.
-func (r *Request) Start(f *Family) {
+// Start begins reading a request of the given family, and its parameters
+// if asked.
+func (r *Request) Start(f *Family, params bool) {
 	r.v = values{}
-	r.scan.Reset(f.request, &r.v)
+	r.fam = f
+	tree := f.request
+	if params {
+		tree = f.requestParams
+	}
+	r.scan.Reset(tree, &r.v)
 	r.active = true
 }
 

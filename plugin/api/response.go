@@ -120,6 +120,11 @@ func (r *Response) Header(get func(name string) (string, bool)) {
 			r.v.Value(int(h.Field), jsonscan.Number, []byte(v))
 		}
 	}
+	if r.status >= 300 {
+		if v, ok := get("x-amzn-errortype"); ok {
+			r.v.errCode = v
+		}
+	}
 }
 
 // Feed reads the next body chunk.
@@ -267,6 +272,7 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 	switch {
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
+		rec.ErrorType = classify(r.status, r.v.errCode, r.v.errKind, r.v.errMsg)
 	case !complete || r.v.invalid > 0:
 		rec.Outcome = usage.Unreadable
 		if !complete {

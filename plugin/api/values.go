@@ -16,8 +16,15 @@ type values struct {
 	counts  [numFields]usage.Count
 	model   string
 	errBody bool
-	done    bool
-	invalid int // numbers that were negative, fractional or too large
+	// What an error body says about itself, bounded by jsonscan.MaxValue;
+	// read only in errors, so the strings cost nothing otherwise.
+	errCode, errKind, errMsg string
+	done                     bool
+	// Request parameters, as written (request_parameters only).
+	params   [ParamN - ParamTemperature + 1]string
+	tools    int
+	toolsSet bool
+	invalid  int // numbers that were negative, fractional or too large
 }
 
 // Value implements jsonscan.Sink.
@@ -35,9 +42,30 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 		if kind != jsonscan.Null {
 			v.errBody = true
 		}
+		if kind == jsonscan.String {
+			v.errMsg = string(raw)
+		}
+	case ErrorCode, ErrorKind, ErrorMessage:
+		if kind == jsonscan.String || kind == jsonscan.Number {
+			*v.errText(f) = string(raw)
+		}
 	case Done:
 		v.done = v.done || kind == jsonscan.True
 	case InvokeChunk:
+	case ParamTemperature, ParamTopP, ParamMaxTokens, ParamSeed, ParamN:
+		if kind == jsonscan.Number {
+			v.params[f-ParamTemperature] = string(raw)
+		}
+	case ParamStream:
+		switch kind {
+		case jsonscan.True:
+			v.params[f-ParamTemperature] = "true"
+		case jsonscan.False:
+			v.params[f-ParamTemperature] = "false"
+		}
+	case ParamTool:
+		v.tools++
+		v.toolsSet = true
 	default:
 		if kind != jsonscan.Number {
 			return
@@ -71,6 +99,11 @@ func (v *values) merge(d *values) {
 		v.model = d.model
 	}
 	v.errBody = v.errBody || d.errBody
+	for _, f := range [...]Field{ErrorCode, ErrorKind, ErrorMessage} {
+		if s := *d.errText(f); s != "" {
+			*v.errText(f) = s
+		}
+	}
 	v.done = v.done || d.done
 	v.invalid += d.invalid
 }
@@ -100,3 +133,15 @@ general:
 	}
 	return uint64(f), true
 }
+
+func (v *values) errText(f Field) *string {
+	switch f {
+	case ErrorCode:
+		return &v.errCode
+	case ErrorKind:
+		return &v.errKind
+	}
+	return &v.errMsg
+}
+
+func (v *values) param(f Field) string { return v.params[f-ParamTemperature] }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/llmproxy/llmproxy/plugin/api"
+	"github.com/llmproxy/llmproxy/plugin/cost"
 )
 
 // Config is the plugin configuration. Every field is optional.
@@ -49,7 +50,38 @@ type Config struct {
 	// (per_connection_buffer_limit_bytes, 1 MiB by default), which would
 	// otherwise answer 413.
 	MaxRewriteBodyBytes int `json:"max_rewrite_body_bytes"`
+
+	// Prices is the operator's price table; with it each call's cost is
+	// published. Empty: no cost.
+	Prices []cost.Price `json:"prices"`
+	// Consumer says where the caller's identity comes from.
+	Consumer Consumer `json:"consumer"`
+	// ConsumerLabel adds llmproxy_consumer to the token, cost and request
+	// counters, capped by MaxConsumerLabels.
+	ConsumerLabel     bool `json:"consumer_label"`
+	MaxConsumerLabels int  `json:"max_consumer_labels"`
+	// Metrics are the metric vocabularies to publish: "asm" (always), and
+	// "gen_ai" for OpenTelemetry GenAI client metrics.
+	Metrics []string `json:"metrics"`
+	// RequestParameters publishes temperature, top_p, the output token
+	// limit, stream, seed, n and the number of tools from request bodies.
+	RequestParameters bool `json:"request_parameters"`
+
+	// Derived from the above by Parse.
+	PriceTable *cost.Table `json:"-"`
+	GenAI      bool        `json:"-"`
 }
+
+// Consumer is where the caller's identity comes from: one request header,
+// or a fingerprint of the client's API key. The key itself never leaves
+// the plugin.
+type Consumer struct {
+	Header            string `json:"header"`
+	APIKeyFingerprint bool   `json:"api_key_fingerprint"`
+}
+
+// Enabled reports whether a consumer is configured.
+func (c Consumer) Enabled() bool { return c.Header != "" || c.APIKeyFingerprint }
 
 // Defaults are used for absent fields and for an empty configuration.
 var Defaults = Config{
@@ -60,6 +92,7 @@ var Defaults = Config{
 	MaxValueLength:       256,
 
 	MaxRewriteBodyBytes: 256 << 10,
+	MaxConsumerLabels:   100,
 }
 
 // MinMetrics is the smallest max_metrics: room for the plugin's own
@@ -98,12 +131,16 @@ func Parse(raw []byte) (Config, error) {
 		{"max_tag_length", &c.MaxTagLength, 16, 1024},
 		{"max_value_length", &c.MaxValueLength, 16, 4096},
 		{"max_rewrite_body_bytes", &c.MaxRewriteBodyBytes, 1 << 10, 16 << 20},
+		{"max_consumer_labels", &c.MaxConsumerLabels, 1, 10000},
 	} {
 		if *l.val < l.min || *l.val > l.max {
 			return Config{}, fmt.Errorf("configuration field %q: %d is out of range [%d, %d]", l.name, *l.val, l.min, l.max)
 		}
 	}
 	if err := c.checkProviders(); err != nil {
+		return Config{}, err
+	}
+	if err := c.checkObservability(); err != nil {
 		return Config{}, err
 	}
 	for path, fam := range c.Paths {

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"github.com/llmproxy/llmproxy/plugin/cost"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
 	"github.com/llmproxy/llmproxy/plugin/usage"
@@ -29,6 +30,12 @@ func (s *Stream) finish(h proxy.Host, complete bool) {
 	if c.firstByte != 0 {
 		c.rec.TimeToFirstByte = elapsedMillis(c.start, c.firstByte)
 	}
+	model := c.rec.RequestModel
+	if model == "" {
+		model = c.rec.ResponseModel
+	}
+	ls := s.p.seriesFor(h, clusterName(h), c.authority, model, c.consumer)
+	s.price(ls.tags.DestinationService)
 	s.setFilterState(h)
 	switch c.rec.Outcome {
 	case usage.Unreadable:
@@ -36,7 +43,10 @@ func (s *Stream) finish(h proxy.Host, complete bool) {
 	case usage.Incomplete:
 		h.Log(proxy.Info, "llmproxy: "+c.method+" "+c.path+" is incomplete: the stream was reset or never answered before its end")
 	}
-	s.count(h)
+	s.count(h, ls)
+	if s.p.cfg.GenAI {
+		s.countGenAI(h, ls)
+	}
 }
 
 func elapsedMillis(from, to int64) usage.Count {
@@ -69,6 +79,13 @@ func (s *Stream) setFilterState(h proxy.Host) {
 	}
 	s.publishStream(h, r.Stream)
 	s.setOwn(h, publish.KeyUsageStatus, r.Outcome.String())
+	if r.ErrorType != "" {
+		s.setOwn(h, publish.KeyErrorType, r.ErrorType)
+	}
+	if c := s.call; c.price != nil {
+		s.setOwn(h, publish.KeyCost, cost.Format(c.costMicros))
+		s.setOwn(h, publish.KeyCostCurrency, c.price.Currency)
+	}
 }
 
 // publishEarly says what is known of a call at its request headers. Envoy
@@ -78,6 +95,9 @@ func (s *Stream) setFilterState(h proxy.Host) {
 func (s *Stream) publishEarly(h proxy.Host) {
 	s.setOwn(h, publish.KeyAPI, s.call.rec.API)
 	s.setOwn(h, publish.KeyUsageStatus, usage.Incomplete.String())
+	if c := s.call.consumer; c != "" {
+		s.setOwn(h, publish.KeyConsumer, c) // cleaned when read
+	}
 }
 
 // publishStream sets the stream key when its value changes: from the
@@ -93,13 +113,8 @@ func (s *Stream) publishStream(h proxy.Host, streamed bool) {
 	}
 }
 
-func (s *Stream) count(h proxy.Host) {
+func (s *Stream) count(h proxy.Host, ls *lastSeries) {
 	c, p := s.call, s.p
-	model := c.rec.RequestModel
-	if model == "" {
-		model = c.rec.ResponseModel
-	}
-	ls := p.seriesFor(h, clusterName(h), c.authority, model)
 	for i, name := range overflowMetrics {
 		if p.overflow&(1<<i) != 0 {
 			p.add(h, noSlot, series{metric: name}, 1)
@@ -107,7 +122,13 @@ func (s *Stream) count(h proxy.Host) {
 	}
 	p.overflow = 0
 	r := &c.rec
-	p.add(h, slotRequests+int(r.Outcome), series{metric: publish.MetricRequests, tags: ls.tags, outcome: r.Outcome.String()}, 1)
+	outcome := publish.Tag{Name: publish.TagOutcome, Value: r.Outcome.String()}
+	if r.Outcome == usage.Error {
+		errType := publish.Tag{Name: publish.TagErrorType, Value: r.ErrorType}
+		p.add(h, noSlot, series{metric: publish.MetricRequests, tags: ls.tags, more: [2]publish.Tag{outcome, errType}}, 1)
+	} else {
+		p.add(h, slotRequests+int(r.Outcome), series{metric: publish.MetricRequests, tags: ls.tags, more: [2]publish.Tag{outcome}}, 1)
+	}
 	for i, m := range [...]struct {
 		name string
 		n    usage.Count
@@ -121,12 +142,49 @@ func (s *Stream) count(h proxy.Host) {
 			p.add(h, slotTokens+i, series{metric: m.name, tags: ls.tags}, m.n.N)
 		}
 	}
+	switch {
+	case c.price != nil:
+		currency := publish.Tag{Name: publish.TagCurrency, Value: c.price.Currency}
+		p.add(h, noSlot, series{metric: publish.MetricCostMicros, tags: ls.tags, more: [2]publish.Tag{currency}}, c.costMicros)
+	case !p.cfg.PriceTable.Empty() && r.HasTokens():
+		p.add(h, slotUnpriced, series{metric: publish.MetricCostUnpriced, tags: ls.tags}, 1)
+	}
+	hist := ls.tags
+	hist.Consumer = "" // the consumer tags counters only
 	if r.TimeToFirstByte.Set {
-		p.record(h, slotTTFT, series{metric: publish.MetricTTFT, tags: ls.tags}, r.TimeToFirstByte.N)
+		p.record(h, slotTTFT, series{metric: publish.MetricTTFT, tags: hist}, r.TimeToFirstByte.N)
 	}
 	if r.Duration.Set {
-		p.record(h, slotDuration, series{metric: publish.MetricDuration, tags: ls.tags}, r.Duration.N)
+		p.record(h, slotDuration, series{metric: publish.MetricDuration, tags: hist}, r.Duration.N)
 	}
+}
+
+// countGenAI records the OpenTelemetry GenAI client metrics.
+func (s *Stream) countGenAI(h proxy.Host, ls *lastSeries) {
+	c, p := s.call, s.p
+	t := p.genAITags(c, ls.tags)
+	r := &c.rec
+	for _, u := range [...]struct {
+		kind string
+		n    usage.Count
+	}{{"input", r.Prompt}, {"output", r.Completion}} {
+		if u.n.Set {
+			tt := publish.Tag{Name: publish.GenAITokenType, Value: u.kind}
+			p.record(h, noSlot, series{metric: publish.GenAITokenUsage, genAI: t, more: [2]publish.Tag{tt}}, u.n.N)
+		}
+	}
+	if r.Duration.Set {
+		p.record(h, noSlot, series{metric: publish.GenAIDuration, genAI: t}, r.Duration.N)
+	}
+	if r.TimeToFirstByte.Set && r.Stream {
+		p.record(h, noSlot, series{metric: publish.GenAITimeToFirstChunk, genAI: t}, r.TimeToFirstByte.N)
+	}
+	for i, name := range overflowMetrics { // genAITags may have run into a cap
+		if p.overflow&(1<<i) != 0 {
+			p.add(h, noSlot, series{metric: name}, 1)
+		}
+	}
+	p.overflow = 0
 }
 
 // setState publishes a value that came with the traffic, cleaned.

@@ -122,10 +122,12 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 	}
 	c.buffering = false
 	body := make([]byte, 0, size)
-	if err := h.ReadBody(proxy.RequestBody, size, func(p []byte) {
+	err := h.ReadBody(proxy.RequestBody, size, func(p []byte) {
 		body = append(body, p...)
 		c.req.Feed(p)
-	}); err != nil {
+	})
+	s.publishParams(h)
+	if err != nil {
 		h.Log(proxy.Warn, "llmproxy: cannot read request body: "+err.Error())
 		return proxy.Continue
 	}
@@ -143,7 +145,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 			s.publishRequestModel(h, c.req.Model())
 			return proxy.Continue
 		}
-		s.p.add(h, noSlot, series{metric: publish.MetricRewrites, rewrite: rewriteApplied}, 1)
+		s.p.add(h, noSlot, series{metric: publish.MetricRewrites, more: rewriteTag(rewriteApplied)}, 1)
 		c.injected = res.Injected
 	}
 	s.publishRequestModel(h, res.ModelSent)
@@ -152,7 +154,7 @@ func (s *Stream) bufferedBody(h proxy.Host, size int, endOfStream bool) proxy.Ac
 
 func (s *Stream) rewriteSkipped(h proxy.Host, result, why string) {
 	h.Log(proxy.Info, "llmproxy: request to "+s.call.path+" forwarded without rewrite: "+why)
-	s.p.add(h, noSlot, series{metric: publish.MetricRewrites, rewrite: result}, 1)
+	s.p.add(h, noSlot, series{metric: publish.MetricRewrites, more: rewriteTag(result)}, 1)
 }
 
 // addsUsageNull says whether the upstream puts "usage":null on chunks only
@@ -177,4 +179,8 @@ func (s *Stream) stripDone(h proxy.Host, size int, endOfStream bool) {
 		h.Log(proxy.Warn, "llmproxy: cannot rewrite response chunk: "+err.Error())
 	}
 	c.out = c.out[:0]
+}
+
+func rewriteTag(result string) [2]publish.Tag {
+	return [2]publish.Tag{{Name: publish.TagRewrite, Value: result}}
 }

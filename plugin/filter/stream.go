@@ -7,6 +7,7 @@ import (
 
 	"github.com/llmproxy/llmproxy/plugin/api"
 	"github.com/llmproxy/llmproxy/plugin/config"
+	"github.com/llmproxy/llmproxy/plugin/cost"
 	"github.com/llmproxy/llmproxy/plugin/decode"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
@@ -29,13 +30,17 @@ type call struct {
 	method, path, authority string
 	start, firstByte        int64 // proxy clock, ns
 
-	req       api.Request
-	resp      api.Response
-	body      decode.Decoder
-	rec       usage.Record
-	published string // request model already in filter state
-	stream    string // stream value already in filter state
-	finished  bool
+	req                      api.Request
+	resp                     api.Response
+	body                     decode.Decoder
+	rec                      usage.Record
+	published                string // request model already in filter state
+	stream                   string // stream value already in filter state
+	consumer                 string
+	consumerRead, paramsDone bool
+	costMicros               uint64
+	price                    *cost.Price // nil: not priced
+	finished                 bool
 
 	// Routing and rewriting (off unless configured).
 	provider   *config.Provider
@@ -64,6 +69,7 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	c.path, _ = h.Header(proxy.RequestHeaders, ":path")
 	c.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
 	if p := s.p.cfg.ProviderFor(c.authority); p != nil {
+		s.p.readConsumer(h, c) // before routing replaces the client's key
 		c.path = s.route(h, p, c)
 		c.authority = p.Host
 	}
@@ -78,7 +84,8 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 	}
 	c.start = h.Now()
 	c.rec.API = c.fam.Name
-	c.req.Start(c.fam)
+	c.req.Start(c.fam, s.p.cfg.RequestParameters)
+	s.p.readConsumer(h, c)
 	s.call = c
 	s.publishEarly(h)
 	if m := c.fam.ModelFromPath(c.path); m != "" {
@@ -148,6 +155,9 @@ func (s *Stream) observeRequest(h proxy.Host, size int, endOfStream bool) {
 		h.Log(proxy.Debug, "llmproxy: cannot read request body: "+err.Error())
 	}
 	s.publishRequestModel(h, c.req.Model())
+	if endOfStream || !c.req.Active() {
+		s.publishParams(h)
+	}
 	if endOfStream && c.published == "" {
 		switch {
 		case c.req.Err() != "":

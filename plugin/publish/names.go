@@ -26,6 +26,29 @@ const (
 	KeyStream          = "asm.llmproxy.stream"
 	KeyTTFT            = "asm.llmproxy.ttft_ms"
 	KeyUsageStatus     = "asm.llmproxy.usage_status"
+	// KeyErrorType says why a call whose usage_status is error failed:
+	// rate_limited, quota, context_length, overloaded, auth,
+	// invalid_request, server_error or other.
+	KeyErrorType = "asm.llmproxy.error_type"
+	// KeyCost is what the call cost by the configured price table, a
+	// decimal with up to 6 decimals, in KeyCostCurrency.
+	KeyCost         = "asm.llmproxy.cost"
+	KeyCostCurrency = "asm.llmproxy.cost_currency"
+	// KeyConsumer is who made the call: a request header's value, or the
+	// fingerprint of the client's API key.
+	KeyConsumer = "asm.llmproxy.consumer"
+)
+
+// Request parameter keys (request_parameters), as the client sent them:
+// numbers as written, stream as true or false, tools as a count.
+const (
+	KeyTemperature = "asm.llmproxy.request_temperature"
+	KeyTopP        = "asm.llmproxy.request_top_p"
+	KeyMaxTokens   = "asm.llmproxy.request_max_tokens"
+	KeyReqStream   = "asm.llmproxy.request_stream"
+	KeySeed        = "asm.llmproxy.request_seed"
+	KeyN           = "asm.llmproxy.request_n"
+	KeyTools       = "asm.llmproxy.request_tools"
 )
 
 // Counter names. Each counter is defined once per tag set with the tags
@@ -41,13 +64,19 @@ const (
 )
 
 // Metrics beyond ASM's, tagged like the ASM counters. Requests carry one
-// more tag, the outcome; the histograms are in milliseconds.
+// more tag, the outcome, and for errors a second, the error type; the
+// histograms are in milliseconds.
 const (
 	MetricRequests        = "llmproxy_requests_total"
 	MetricCachedTokens    = "llmproxy_cached_tokens_total"
 	MetricReasoningTokens = "llmproxy_reasoning_tokens_total"
 	MetricTTFT            = "llmproxy_time_to_first_token_milliseconds"
 	MetricDuration        = "llmproxy_request_duration_milliseconds"
+	// MetricCostMicros counts millionths of a currency unit (Envoy counters
+	// are integers), tagged like the token counters and by currency.
+	MetricCostMicros = "llmproxy_cost_micros_total"
+	// MetricCostUnpriced counts calls with usage but no price in the table.
+	MetricCostUnpriced = "llmproxy_cost_unpriced_total"
 )
 
 // Counters of the plugin's own decisions, tagged only as they say.
@@ -65,6 +94,9 @@ const (
 	// MetricSeriesOverflow counts calls counted under destination and model
 	// "other" because a new tag set would have passed max_metrics.
 	MetricSeriesOverflow = "llmproxy_series_overflow_total"
+	// MetricConsumerOverflow counts calls whose consumer was counted as
+	// "other" because max_consumer_labels consumers had been seen.
+	MetricConsumerOverflow = "llmproxy_consumer_label_overflow_total"
 )
 
 // Tag names, in the order they appear in a stat name.
@@ -73,8 +105,11 @@ const (
 	TagSourceNamespace    = "llmproxy_source_workload_namespace"
 	TagDestinationService = "llmproxy_destination_service"
 	TagModel              = "llmproxy_model"
-	TagOutcome            = "llmproxy_outcome" // only on MetricRequests
-	TagRewrite            = "llmproxy_rewrite" // only on MetricRewrites
+	TagConsumer           = "llmproxy_consumer" // with consumer_label only
+	TagOutcome            = "llmproxy_outcome"  // only on MetricRequests
+	TagErrorType          = "llmproxy_error_type"
+	TagCurrency           = "llmproxy_currency" // only on MetricCostMicros
+	TagRewrite            = "llmproxy_rewrite"  // only on MetricRewrites
 )
 
 // StatsTag is one entry of Envoy's stats_config.stats_tags.
@@ -91,8 +126,18 @@ var StatsTags = []StatsTag{
 	{TagSourceNamespace, `(\|llmproxy_source_workload_namespace=([^|]*))`},
 	{TagDestinationService, `(\|llmproxy_destination_service=([^|]*))`},
 	{TagModel, `(\|llmproxy_model=([^|]*))`},
+	{TagConsumer, `(\|llmproxy_consumer=([^|]*))`},
 	{TagOutcome, `(\|llmproxy_outcome=([^|]*))`},
+	{TagErrorType, `(\|llmproxy_error_type=([^|]*))`},
+	{TagCurrency, `(\|llmproxy_currency=([^|]*))`},
 	{TagRewrite, `(\|llmproxy_rewrite=([^|]*))`},
+	{GenAITokenType, `(\|gen_ai_token_type=([^|]*))`},
+	{GenAIProvider, `(\|gen_ai_provider_name=([^|]*))`},
+	{GenAIOperation, `(\|gen_ai_operation_name=([^|]*))`},
+	{GenAIRequestModel, `(\|gen_ai_request_model=([^|]*))`},
+	{GenAIResponseModel, `(\|gen_ai_response_model=([^|]*))`},
+	{GenAIServerAddress, `(\|server_address=([^|]*))`},
+	{GenAIErrorType, `(\|error_type=([^|]*))`},
 }
 
 // Unknown stands in for a tag value the proxy could not tell.

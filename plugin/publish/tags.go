@@ -12,38 +12,53 @@ type Tags struct {
 	SourceNamespace    string
 	DestinationService string
 	Model              string
+	Consumer           string // only with consumer_label
 }
 
-// StatName writes a metric name with its tags as "|tag=value" segments.
-// Values must already be clean (see CleanTag).
-func StatName(metric string, t Tags) string { return statName(metric, t, "") }
+// Tag is one more "|name=value" segment of a stat name.
+type Tag struct{ Name, Value string }
 
-// RequestsStatName is MetricRequests' name for one outcome.
-func RequestsStatName(t Tags, outcome string) string { return statName(MetricRequests, t, outcome) }
-
-// RewritesStatName is MetricRewrites' name for one result.
-func RewritesStatName(result string) string { return MetricRewrites + "|" + TagRewrite + "=" + result }
-
-func statName(metric string, t Tags, outcome string) string {
+// StatName writes a metric name with its tags as "|tag=value" segments,
+// then any further tags. Values must already be clean (see CleanTag).
+func StatName(metric string, t Tags, more ...Tag) string {
 	var b strings.Builder
-	b.Grow(len(metric) + 96 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model))
+	b.Grow(len(metric) + 128 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model) + len(t.Consumer))
 	b.WriteString(metric)
-	for _, kv := range [...][2]string{
+	for _, kv := range [...]Tag{
 		{TagSourceWorkload, t.SourceWorkload},
 		{TagSourceNamespace, t.SourceNamespace},
 		{TagDestinationService, t.DestinationService},
 		{TagModel, t.Model},
+		{TagConsumer, t.Consumer},
 	} {
-		b.WriteByte('|')
-		b.WriteString(kv[0])
-		b.WriteByte('=')
-		b.WriteString(kv[1])
+		if kv.Value != "" || kv.Name != TagConsumer {
+			writeTag(&b, kv)
+		}
 	}
-	if outcome != "" {
-		b.WriteString("|" + TagOutcome + "=" + outcome)
+	for _, kv := range more {
+		writeTag(&b, kv)
 	}
 	return b.String()
 }
+
+func writeTag(b *strings.Builder, t Tag) {
+	b.WriteByte('|')
+	b.WriteString(t.Name)
+	b.WriteByte('=')
+	b.WriteString(t.Value)
+}
+
+// RequestsStatName is MetricRequests' name for one outcome and, for
+// errors, one error type.
+func RequestsStatName(t Tags, outcome, errorType string) string {
+	if errorType == "" {
+		return StatName(MetricRequests, t, Tag{TagOutcome, outcome})
+	}
+	return StatName(MetricRequests, t, Tag{TagOutcome, outcome}, Tag{TagErrorType, errorType})
+}
+
+// RewritesStatName is MetricRewrites' name for one result.
+func RewritesStatName(result string) string { return MetricRewrites + "|" + TagRewrite + "=" + result }
 
 // CleanTag makes a value safe inside a stat name: '|' would end the tag
 // early and control bytes would corrupt the exposition, so both become '_';

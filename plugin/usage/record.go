@@ -61,6 +61,9 @@ type Record struct {
 	Duration        Count
 
 	Outcome Outcome
+	// ErrorType says why a call whose Outcome is Error failed: one of a
+	// small fixed set (see api.ErrorTypes).
+	ErrorType string
 }
 
 // HasTokens reports whether the call reported any token count.
