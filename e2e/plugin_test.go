@@ -206,7 +206,7 @@ func TestCountersAddUpAcrossStreams(t *testing.T) {
 	h := newHost(t, replay.Options(envoy))
 	rng := rand.New(rand.NewSource(9))
 	want := map[string]map[string]float64{}
-	requests := map[string]float64{} // by model|destination|outcome
+	requests := map[string]float64{} // by model|destination|outcome|error type
 	for round := 0; round < 3; round++ {
 		for _, c := range cases {
 			do(t, h, replay.Exchange(c, rng, 100))
@@ -216,7 +216,7 @@ func TestCountersAddUpAcrossStreams(t *testing.T) {
 			if model == "" {
 				model = e.ResponseModel
 			}
-			requests[model+"|"+dest+"|"+e.Outcome]++
+			requests[model+"|"+dest+"|"+e.Outcome+"|"+e.ErrorType]++
 			if e.PromptTokens == nil && e.CompletionTokens == nil {
 				continue // usage read before an error still counts
 			}
@@ -261,6 +261,9 @@ func TestCountersAddUpAcrossStreams(t *testing.T) {
 			"llmproxy_destination_service":       parts[1],
 			"llmproxy_model":                     parts[0],
 			"llmproxy_outcome":                   parts[2],
+		}
+		if parts[3] != "" {
+			tags["llmproxy_error_type"] = parts[3]
 		}
 		if got := counters(t, prom, tags)["llmproxy_requests_total"]; got != n {
 			t.Errorf("requests %s = %v, want %v", key, got, n)
