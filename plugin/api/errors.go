@@ -69,15 +69,17 @@ var contextPhrases = []string{
 	"range of input length",                // DashScope
 }
 
-// quotaPhrases tell a spent quota from a rate limit where both come as 429
-// with one code (Gemini's RESOURCE_EXHAUSTED).
-var quotaPhrases = []string{"exceeded your current quota", "quota exceeded", "billing"}
+// generic are codes that say only which side failed; a status that says
+// more wins over them (OpenAI's 503 "server_error" is an overload).
+var generic = map[string]bool{"server_error": true, "api_error": true, "internal": true,
+	"invalid_request_error": true, "badrequesterror": true, "invalid_argument": true}
 
 // classify names why a call failed, from its status and what its error
-// body or event said. A code wins over the status; a message only decides
-// between a context-length error and another invalid request, or a quota
-// and a rate limit.
-func classify(status int, code, kind, msg string) string {
+// body or event said. A code wins over the status, unless it is generic;
+// a message only tells a context-length error from another invalid
+// request, and a quota detail (Gemini's quotaId) a spent daily quota from
+// a rate limit.
+func classify(status int, code, kind, msg, detail string) string {
 	t := ""
 	for _, c := range [...]string{code, kind} {
 		if c == "" {
@@ -89,6 +91,9 @@ func classify(status int, code, kind, msg string) string {
 		}
 		if e, ok := errorCodes[c]; ok {
 			t = e
+			if s := fromStatus(status); generic[c] && (s == ErrRateLimited || s == ErrOverloaded || s == ErrAuth) {
+				t = s
+			}
 			break
 		}
 		if e := fromStatus(atoiSmall(c)); e != "" && t == "" { // Azure and vLLM put the status in code
@@ -108,7 +113,7 @@ func classify(status int, code, kind, msg string) string {
 			return ErrContextLength
 		}
 	case ErrRateLimited:
-		if containsAny(lower, quotaPhrases) {
+		if strings.Contains(strings.ToLower(detail), "perday") {
 			return ErrQuota
 		}
 	}

@@ -29,6 +29,7 @@ const (
 	ErrorCode           // an error's machine-readable code
 	ErrorKind           // an error's type or status name
 	ErrorMessage        // an error's message, read for the few kinds only it tells
+	ErrorDetail         // which quota an error is about (Gemini)
 	// Request parameters (request_parameters).
 	ParamTemperature
 	ParamTopP

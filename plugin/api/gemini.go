@@ -9,16 +9,17 @@ import (
 // geminiUsage is usageMetadata's mapping; thoughts are not inside the
 // candidates count.
 var geminiUsage = map[string]Field{
-	"modelVersion":                          ResponseModel,
-	"usageMetadata.promptTokenCount":        PromptTokens,
-	"usageMetadata.candidatesTokenCount":    CompletionTokens,
-	"usageMetadata.totalTokenCount":         TotalTokens,
-	"usageMetadata.cachedContentTokenCount": CachedTokens,
-	"usageMetadata.thoughtsTokenCount":      ReasoningTokens,
-	"error":                                 ErrorBody,
-	"error.code":                            ErrorCode, // the HTTP status
-	"error.status":                          ErrorKind,
-	"error.message":                         ErrorMessage,
+	"modelVersion":                           ResponseModel,
+	"usageMetadata.promptTokenCount":         PromptTokens,
+	"usageMetadata.candidatesTokenCount":     CompletionTokens,
+	"usageMetadata.totalTokenCount":          TotalTokens,
+	"usageMetadata.cachedContentTokenCount":  CachedTokens,
+	"usageMetadata.thoughtsTokenCount":       ReasoningTokens,
+	"error":                                  ErrorBody,
+	"error.code":                             ErrorCode, // the HTTP status
+	"error.status":                           ErrorKind,
+	"error.message":                          ErrorMessage,
+	"error.details.[].violations.[].quotaId": ErrorDetail,
 }
 
 // Gemini is Gemini and Vertex AI generateContent. The model is in the path;

@@ -272,7 +272,7 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 	switch {
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
-		rec.ErrorType = classify(r.status, r.v.errCode, r.v.errKind, r.v.errMsg)
+		rec.ErrorType = classify(r.status, r.v.errCode, r.v.errKind, r.v.errMsg, r.v.errDetail)
 	case !complete || r.v.invalid > 0:
 		rec.Outcome = usage.Unreadable
 		if !complete {

@@ -18,8 +18,8 @@ type values struct {
 	errBody bool
 	// What an error body says about itself, bounded by jsonscan.MaxValue;
 	// read only in errors, so the strings cost nothing otherwise.
-	errCode, errKind, errMsg string
-	done                     bool
+	errCode, errKind, errMsg, errDetail string
+	done                                bool
 	// Request parameters, as written (request_parameters only).
 	params   [ParamN - ParamTemperature + 1]string
 	tools    int
@@ -45,7 +45,7 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 		if kind == jsonscan.String {
 			v.errMsg = string(raw)
 		}
-	case ErrorCode, ErrorKind, ErrorMessage:
+	case ErrorCode, ErrorKind, ErrorMessage, ErrorDetail:
 		if kind == jsonscan.String || kind == jsonscan.Number {
 			*v.errText(f) = string(raw)
 		}
@@ -99,7 +99,7 @@ func (v *values) merge(d *values) {
 		v.model = d.model
 	}
 	v.errBody = v.errBody || d.errBody
-	for _, f := range [...]Field{ErrorCode, ErrorKind, ErrorMessage} {
+	for _, f := range [...]Field{ErrorCode, ErrorKind, ErrorMessage, ErrorDetail} {
 		if s := *d.errText(f); s != "" {
 			*v.errText(f) = s
 		}
@@ -140,6 +140,8 @@ func (v *values) errText(f Field) *string {
 		return &v.errCode
 	case ErrorKind:
 		return &v.errKind
+	case ErrorDetail:
+		return &v.errDetail
 	}
 	return &v.errMsg
 }

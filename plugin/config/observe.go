@@ -31,7 +31,7 @@ func (c *Config) checkObservability() error {
 		if strings.HasPrefix(cs.Header, ":") || strings.ContainsAny(cs.Header, " \t") {
 			return fmt.Errorf("configuration field %q: %q is not a request header name", "consumer.header", cs.Header)
 		}
-	case c.ConsumerLabel:
+	case c.ConsumerLabel && !cs.Enabled():
 		return fmt.Errorf("configuration field %q: needs a consumer (header or api_key_fingerprint)", "consumer_label")
 	}
 	asm := len(c.Metrics) == 0

@@ -24,6 +24,8 @@ func FuzzStream(f *testing.F) {
 			c.ResponseHeaders["content-encoding"], uint16(c.Status), int64(i))
 	}
 	const config = `{"inject_stream_usage": true, "max_model_labels": 2, "max_destination_labels": 2, "max_metrics": 64,
+		"request_parameters": true, "metrics": ["asm", "gen_ai"], "consumer": {"api_key_fingerprint": true}, "consumer_label": true,
+		"prices": [{"model": "gpt-4o*", "input": 2.5, "output": 10, "cached_input": 1.25}, {"model": "claude*", "input": 3, "output": 15, "reasoning": 20}],
 		"providers": [{"host": "api.openai.com", "match_hosts": ["routed.example"], "path": "/v1/chat/completions",
 		"api_key": "sk-fuzz", "default_model": "gpt-4o-mini"}]}`
 	f.Fuzz(func(t *testing.T, pick uint8, reqBody, respBody []byte, ctype, cenc string, status uint16, seed int64) {
