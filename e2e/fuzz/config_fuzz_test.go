@@ -24,6 +24,9 @@ var limits = []struct {
 	{"max_model_labels", 1, 10000, func(c *config.Config) *int { return &c.MaxModelLabels }},
 	{"max_tag_length", 16, 1024, func(c *config.Config) *int { return &c.MaxTagLength }},
 	{"max_value_length", 16, 4096, func(c *config.Config) *int { return &c.MaxValueLength }},
+	{"max_destination_labels", 1, 10000, func(c *config.Config) *int { return &c.MaxDestinationLabels }},
+	{"max_metrics", config.MinMetrics, 1000000, func(c *config.Config) *int { return &c.MaxMetrics }},
+	{"max_consumer_labels", 1, 10000, func(c *config.Config) *int { return &c.MaxConsumerLabels }},
 }
 
 var integer = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
@@ -114,6 +117,9 @@ func FuzzConfig(f *testing.F) {
 		`{"max_model_labels":99999999999999999999}`, `[]`, `{} {}`, `{"a`,
 		`{"paths":{"/v1/chat":"openai","/gw/*":"openai"}}`, `{"paths":{"v1":"openai"}}`,
 		`{"paths":{"/a":"nope"}}`, `{"keep_accept_encoding":1}`,
+		`{"max_metrics":64,"max_destination_labels":1}`, `{"max_consumer_labels":0}`,
+		`{"prices":[{"model":"gpt-4o*","input":2.5,"output":10}]}`, `{"prices":[{"model":"m","input":1e-3,"output":1}]}`,
+		`{"consumer":{"header":"x-user"},"consumer_label":true}`, `{"metrics":["gen_ai"]}`, `{"request_parameters":true}`,
 	} {
 		f.Add([]byte(seed))
 	}
