@@ -8,9 +8,6 @@ type Vocabulary struct {
 	Labels  map[string]bool
 }
 
-// Grafana's own variables, usable in any query.
-var builtinVariables = map[string]bool{"__rate_interval": true, "__interval": true, "__range": true, "__range_s": true}
-
 // Check requires every query, variable query and legend to name only
 // metrics and labels of v, and variables the dashboard declares. A legend
 // may show only labels the query keeps by name (by, on, group_*).
@@ -32,7 +29,7 @@ func (d *Dashboard) Check(v Vocabulary) []error {
 			}
 		}
 		for _, name := range r.Variables {
-			if !declared[name] && !builtinVariables[name] {
+			if _, builtin := grafanaBuiltins[name]; !declared[name] && !builtin {
 				errs = append(errs, fmt.Errorf("%s: variable $%s is not declared", where, name))
 			}
 		}

@@ -65,32 +65,69 @@ func TestDashboard(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	for expr, want := range map[string]Refs{
-		`sum by (a, b) (rate(m{c="x", d=~"$v"}[$__rate_interval]))`: {Metrics: []string{"m"}, Labels: []string{"a", "b", "c", "d"}, Kept: []string{"a", "b"}, Variables: []string{"__rate_interval", "v"}},
-		`m1 / on(x) group_left(y) m2 offset 5m`:                     {Metrics: []string{"m1", "m2"}, Labels: []string{"x", "y"}, Kept: []string{"x", "y"}},
-		`sum without (q) (increase(ns:m:rate5m[1h:5m])) > 2 # note`: {Metrics: []string{"ns:m:rate5m"}, Labels: []string{"q"}},
-		`histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))`: {Metrics: []string{"h_bucket"}, Labels: []string{"le"}, Kept: []string{"le"}},
-		`{"m", a!="b"} and bool m`:                                  {Metrics: []string{"m"}, Labels: []string{"m", "a"}},
+	for _, tc := range []struct {
+		name    string
+		expr    string
+		want    Refs
+		wantErr string
+	}{
+		{name: "aggregation by, matchers, variables", expr: `sum by (a, b) (rate(m{c="x", d=~"$v"}[$__rate_interval]))`,
+			want: Refs{Metrics: []string{"m"}, Labels: []string{"a", "b", "c", "d"}, Kept: []string{"a", "b"}, Variables: []string{"__rate_interval", "v"}}},
+		{name: "vector matching", expr: `m1 / on(x) group_left(y) m2 offset 5m`,
+			want: Refs{Metrics: []string{"m1", "m2"}, Labels: []string{"x", "y"}, Kept: []string{"x", "y"}}},
+		{name: "ignoring keeps nothing", expr: `m1 / ignoring(x) m2`,
+			want: Refs{Metrics: []string{"m1", "m2"}, Labels: []string{"x"}}},
+		{name: "without, subquery, comment", expr: "sum without (q) (increase(ns:m:rate5m[1h:5m])) > 2 # note",
+			want: Refs{Metrics: []string{"ns:m:rate5m"}, Labels: []string{"q"}}},
+		{name: "histogram", expr: `histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))`,
+			want: Refs{Metrics: []string{"h_bucket"}, Labels: []string{"le"}, Kept: []string{"le"}}},
+		{name: "quoted metric name", expr: `{"m", a!="b"} and m`,
+			want: Refs{Metrics: []string{"m"}, Labels: []string{"a"}}},
+		{name: "braced variable and range variable", expr: `topk(${k}, rate(m{a="${v:regex}"}[$__range]))`,
+			want: Refs{Metrics: []string{"m"}, Labels: []string{"a"}, Variables: []string{"k", "v", "__range"}}},
+		{name: "by without a list", expr: `sum by a (m)`, wantErr: "unexpected identifier"},
+		{name: "matcher without a value", expr: `m{a=}`, wantErr: "1:5: parse error"},
+		{name: "unclosed braces", expr: `m{a="x"`, wantErr: "unexpected end of input"},
+		{name: "unclosed range", expr: `rate(m[$__rate_interval)`, wantErr: "1:24: parse error"},
+		{name: "unknown operator", expr: `m ? 1`, wantErr: "unexpected character"},
+		{name: "unclosed call", expr: `sum(rate(m[5m])`, wantErr: "unclosed left parenthesis"},
+		{name: "rate of an instant vector", expr: `rate(m{a="$v"})`, wantErr: "expected type range vector"},
+		{name: "bool on a set operator", expr: `m and bool n`, wantErr: "bool modifier can only be used on comparison operators"},
+		{name: "unknown function", expr: `rates(m[5m])`, wantErr: "unknown function"},
+		{name: "metric by regex", expr: `{__name__=~"m.*"}`, wantErr: "names no single metric"},
 	} {
-		// The last case shows a quoted metric name is read as a label; no
-		// panel here uses that form.
-		got, err := Parse(expr)
-		if err != nil {
-			if strings.HasPrefix(expr, "{") {
-				continue
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.expr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
 			}
-			t.Fatalf("%s: %v", expr, err)
-		}
-		for _, s := range [][]string{got.Metrics, got.Labels, got.Kept, got.Variables, want.Metrics, want.Labels, want.Kept, want.Variables} {
-			sort.Strings(s)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s\n got %+v\nwant %+v", expr, got, want)
-		}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range [][]string{got.Metrics, got.Labels, got.Kept, got.Variables, tc.want.Metrics, tc.want.Labels, tc.want.Kept, tc.want.Variables} {
+				sort.Strings(s)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
 	}
-	for _, bad := range []string{`sum by a (m)`, `m{a=}`, `m{a="x"`, `rate(m[5m)`, `m ? 1`, `sum(rate(m[5m])`, `{"m"}`} {
-		if _, err := Parse(bad); err == nil {
-			t.Errorf("%s: accepted", bad)
+}
+
+func TestSubstitute(t *testing.T) {
+	for expr, want := range map[string]string{
+		`rate(m[$__rate_interval])`:       `rate(m[5m              ])`,
+		`increase(m[$__range])`:           `increase(m[5m      ])`,
+		`m{a=~"$namespace"} > $threshold`: `m{a=~"1         "} > 1         `,
+		`m{a="${v}", b="${w:regex}"}`:     `m{a="1   ", b="1         "}`,
+		`m * $__range_s`:                  `m * 300       `,
+		`m{a="$"} # no variable`:          `m{a="$"} # no variable`,
+	} {
+		if got := substitute(expr); got != want {
+			t.Errorf("substitute(%s)\n got %q\nwant %q", expr, got, want)
 		}
 	}
 }
@@ -114,6 +151,8 @@ func TestCheckFails(t *testing.T) {
 		"no uid":                    {`"uid": "llmproxy-tokens"`, `"uid": ""`},
 		"unknown panel type":        {`"type": "bargauge"`, `"type": "graph3d"`},
 		"no data source":            {`"uid": "${datasource}"`, `"uid": "prom"`},
+		"query syntax":              {`[$__rate_interval]))"`, `[$__rate_interval])"`},
+		"query types":               {`}[$__rate_interval]))"`, `}))"`},
 	} {
 		bad := strings.Replace(string(raw), edit[0], edit[1], 1)
 		if bad == string(raw) {

@@ -3,7 +3,11 @@ package dashboard
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql/parser"
 )
 
 // Refs are the names a PromQL expression uses.
@@ -14,165 +18,17 @@ type Refs struct {
 	Variables []string // Grafana variables, without the $
 }
 
-type tokenKind int
-
-const (
-	tIdent tokenKind = iota
-	tString
-	tNumber
-	tVariable
-	tRange // [5m], [$__rate_interval], [1h:5m]
-	tOp
-)
-
-type token struct {
-	kind tokenKind
-	text string
+// grafanaBuiltins are Grafana's own variables, usable in any query, each
+// with a value of its kind that stands in for it while parsing.
+var grafanaBuiltins = map[string]string{
+	"__rate_interval": "5m", "__interval": "5m", "__range": "5m",
+	"__interval_ms": "300000", "__range_s": "300", "__range_ms": "300000",
 }
 
-var (
-	identRe    = regexp.MustCompile(`^[A-Za-z_:][A-Za-z0-9_:]*`)
-	numberRe   = regexp.MustCompile(`^[0-9][0-9A-Za-z.]*`)
-	variableRe = regexp.MustCompile(`^\$(?:\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|([A-Za-z0-9_]+))`)
-	stringRe   = regexp.MustCompile("^(?:\"(?:[^\"\\\\]|\\\\.)*\"|'(?:[^'\\\\]|\\\\.)*'|`[^`]*`)")
-	opRe       = regexp.MustCompile(`^(?:=~|!~|!=|==|>=|<=|[(){},=<>+\-*/%^@])`)
-)
-
-// lex splits an expression into tokens; it knows PromQL's lexical rules
-// well enough to find names, not to evaluate.
-func lex(expr string) ([]token, error) {
-	var toks []token
-	for s := expr; ; {
-		s = strings.TrimLeft(s, " \t\r\n")
-		if s == "" {
-			return toks, nil
-		}
-		var m string
-		var kind tokenKind
-		switch {
-		case s[0] == '#':
-			end := strings.IndexByte(s, '\n')
-			if end < 0 {
-				return toks, nil
-			}
-			s = s[end:]
-			continue
-		case s[0] == '[':
-			end := strings.IndexByte(s, ']')
-			if end < 0 {
-				return nil, fmt.Errorf("unclosed [ in %q", expr)
-			}
-			m, kind = s[:end+1], tRange
-		case s[0] == '$':
-			if m = variableRe.FindString(s); m == "" {
-				return nil, fmt.Errorf("bad variable at %q", s)
-			}
-			kind = tVariable
-		default:
-			for _, c := range []struct {
-				re   *regexp.Regexp
-				kind tokenKind
-			}{{stringRe, tString}, {identRe, tIdent}, {numberRe, tNumber}, {opRe, tOp}} {
-				if m = c.re.FindString(s); m != "" {
-					kind = c.kind
-					break
-				}
-			}
-			if m == "" {
-				return nil, fmt.Errorf("unexpected %q in %q", s[:1], expr)
-			}
-		}
-		toks = append(toks, token{kind, m})
-		s = s[len(m):]
-	}
-}
-
-// Keywords followed by a parenthesised list of label names.
-var labelListKeywords = map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true}
-
-// Other keywords, never metric names.
-var keywords = map[string]bool{"offset": true, "bool": true, "and": true, "or": true, "unless": true, "atan2": true, "inf": true, "nan": true}
-
-// Parse finds the metrics, labels and variables an expression names.
-func Parse(expr string) (Refs, error) {
-	toks, err := lex(expr)
-	if err != nil {
-		return Refs{}, err
-	}
-	depth := 0
-	for _, t := range toks {
-		switch t.text {
-		case "(":
-			depth++
-		case ")":
-			depth--
-		}
-		if depth < 0 {
-			break
-		}
-	}
-	if depth != 0 {
-		return Refs{}, fmt.Errorf("unbalanced parentheses in %q", expr)
-	}
-	var r Refs
-	for _, t := range toks {
-		if t.kind == tVariable || t.kind == tRange || t.kind == tString {
-			r.Variables = append(r.Variables, variablesIn(t.text)...)
-		}
-	}
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		next := func(k int) token {
-			if i+k < len(toks) {
-				return toks[i+k]
-			}
-			return token{kind: -1}
-		}
-		switch {
-		case t.kind == tIdent && labelListKeywords[t.text]:
-			if next(1).text != "(" {
-				return Refs{}, fmt.Errorf("%s without a label list in %q", t.text, expr)
-			}
-			j := i + 2
-			for ; j < len(toks) && toks[j].text != ")"; j++ {
-				if toks[j].kind == tIdent {
-					r.Labels = append(r.Labels, toks[j].text)
-					if t.text != "without" && t.text != "ignoring" {
-						r.Kept = append(r.Kept, toks[j].text)
-					}
-				} else if toks[j].text != "," {
-					return Refs{}, fmt.Errorf("%q in the label list of %s", toks[j].text, t.text)
-				}
-			}
-			i = j
-		case t.kind == tIdent && keywords[strings.ToLower(t.text)]:
-		case t.kind == tIdent && (next(1).text == "(" || next(1).text == "by" || next(1).text == "without"):
-			// a function, or an aggregation (sum by (x) (...))
-		case t.kind == tIdent:
-			r.Metrics = append(r.Metrics, t.text)
-		case t.text == "{":
-			j := i + 1
-			for j < len(toks) && toks[j].text != "}" {
-				if j+2 >= len(toks) {
-					return Refs{}, fmt.Errorf("unclosed { in %q", expr)
-				}
-				name, op, val := toks[j], toks[j+1], toks[j+2]
-				if name.kind != tIdent && name.kind != tString || op.kind != tOp || val.kind != tString {
-					return Refs{}, fmt.Errorf("bad label matcher at %q in %q", name.text, expr)
-				}
-				r.Labels = append(r.Labels, strings.Trim(name.text, "\"'`"))
-				if j += 3; j < len(toks) && toks[j].text == "," {
-					j++
-				}
-			}
-			if j >= len(toks) {
-				return Refs{}, fmt.Errorf("unclosed { in %q", expr)
-			}
-			i = j
-		}
-	}
-	return r, nil
-}
+// declaredPlaceholder stands in for a dashboard's own variables: it is a
+// valid number and duration (seconds) outside quotes, and any text is a
+// valid value inside them.
+const declaredPlaceholder = "1"
 
 var varNameRe = regexp.MustCompile(`\$(?:\{([A-Za-z0-9_]+)(?::[a-z]+)?\}|([A-Za-z0-9_]+))`)
 
@@ -182,6 +38,79 @@ func variablesIn(s string) []string {
 		out = append(out, m[1]+m[2])
 	}
 	return out
+}
+
+// substitute replaces each Grafana variable with its placeholder, padded
+// with spaces to the variable's length so that the parser's error
+// positions point into the query as the dashboard holds it.
+func substitute(expr string) string {
+	return varNameRe.ReplaceAllStringFunc(expr, func(v string) string {
+		p, ok := grafanaBuiltins[variablesIn(v)[0]]
+		if !ok {
+			p = declaredPlaceholder
+		}
+		return p + strings.Repeat(" ", len(v)-len(p))
+	})
+}
+
+var promql = parser.NewParser(parser.Options{})
+
+// Parse parses an expression with Prometheus' own parser and finds the
+// metrics, labels and variables it names. A selector must name exactly
+// one metric, so that the name can be checked.
+func Parse(expr string) (Refs, error) {
+	ast, err := promql.ParseExpr(substitute(expr))
+	if err != nil {
+		return Refs{}, fmt.Errorf("%q: %v", expr, err)
+	}
+	r := Refs{Variables: variablesIn(expr)}
+	var unnamed error
+	parser.Inspect(ast, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.VectorSelector:
+			name := n.Name
+			for _, m := range n.LabelMatchers {
+				if m.Name != labels.MetricName {
+					r.Labels = addNew(r.Labels, m.Name)
+				} else if m.Type == labels.MatchEqual {
+					name = m.Value
+				}
+			}
+			if name == "" {
+				unnamed = fmt.Errorf("%q: selector %s names no single metric", expr, n)
+			}
+			r.Metrics = addNew(r.Metrics, name)
+		case *parser.AggregateExpr:
+			r.Labels = addNew(r.Labels, n.Grouping...)
+			if !n.Without {
+				r.Kept = addNew(r.Kept, n.Grouping...)
+			}
+		case *parser.BinaryExpr:
+			if vm := n.VectorMatching; vm != nil {
+				r.Labels = addNew(r.Labels, vm.MatchingLabels...)
+				r.Labels = addNew(r.Labels, vm.Include...)
+				if vm.On {
+					r.Kept = addNew(r.Kept, vm.MatchingLabels...)
+				}
+				r.Kept = addNew(r.Kept, vm.Include...)
+			}
+		}
+		return nil
+	})
+	if unnamed != nil {
+		return Refs{}, unnamed
+	}
+	return r, nil
+}
+
+// addNew appends the names that list does not hold yet.
+func addNew(list []string, names ...string) []string {
+	for _, n := range names {
+		if !slices.Contains(list, n) {
+			list = append(list, n)
+		}
+	}
+	return list
 }
 
 var labelValuesRe = regexp.MustCompile(`^\s*label_values\(\s*(?:(.*?)\s*,\s*)?([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$`)
@@ -200,7 +129,7 @@ func ParseVariableQuery(q string) (Refs, error) {
 			return Refs{}, err
 		}
 	}
-	r.Labels = append(r.Labels, m[2])
+	r.Labels = addNew(r.Labels, m[2])
 	return r, nil
 }
 

@@ -42,7 +42,8 @@ type Result struct {
 	FilterStateSetIn  map[string]string // key -> callback of the last set
 	FilterStateOrder  []string          // keys in first-set order
 
-	// What upstream (request) and downstream (response) received.
+	// What upstream (request) and downstream (response) received. A live
+	// Stream hands the bodies out event by event and leaves them nil here.
 	ForwardedRequestHeaders   [][2]string
 	ForwardedResponseHeaders  [][2]string
 	ForwardedRequestBody      []byte
@@ -82,6 +83,13 @@ type side struct {
 	forwardedTrl       [][2]string
 	headersCb, bodyCb  string
 	trailersCb         string
+
+	// endIn: the caller delivered this direction's end of stream; endSent:
+	// it went on, nothing held back.
+	endIn, endSent bool
+	// What a live stream (live.go) has not handed to its caller yet.
+	pending                      []byte
+	hdrTaken, trlTaken, endTaken bool
 }
 
 type stream struct {
@@ -100,6 +108,12 @@ type stream struct {
 	pendingLR    *LocalReply
 	ended        bool            // local reply or reset: no more request/response data
 	stopped      *CallbackAction // the first callback that did not return Continue
+	// live: a Stream (live.go) takes the forwarded bytes step by step, so
+	// they are not collected in the Result. direct: the proxy replaced
+	// the response without the filter (local reply after the response
+	// began).
+	live, direct bool
+	taken        struct{ lr, reset, direct bool }
 }
 
 func (s *stream) fail(err error) {

@@ -1,5 +1,7 @@
 // Package host loads a proxy-wasm module (ABI 0.2.1) into wazero and drives it
 // the way Envoy does, so the real plugin .wasm can be tested without Envoy.
+// Host.Do plays an exchange known in advance; Host.Open gives a Stream fed
+// event by event, for a proxy in front of real traffic (live.go).
 //
 // Envoy facts this host reproduces (sources read for this package):
 //
@@ -46,6 +48,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -96,6 +99,10 @@ type Options struct {
 	// (conn_manager_impl.h, accessLogHandlers). A plugin must be right in
 	// both orders.
 	OnLogFirst bool
+	// PluginLog, if set, gets every proxy_log line as the plugin writes
+	// it, as Envoy's log does; the lines are still kept for Logs and
+	// Result.Logs. It runs inside the callback and must not call the Host.
+	PluginLog func(LogLine)
 	// Lean leaves the per-callback record out of the Result: the forwarded
 	// bodies and Actions. Collecting them copies every chunk and grows a
 	// list per callback, work Envoy does not do; benchmarks set it so that
@@ -273,15 +280,34 @@ func (h *Host) start(ctx context.Context) error {
 		return errors.New("proxy_on_vm_start returned failure")
 	}
 	h.cfgPlugin = true
+	logged := len(h.logs)
 	rc, err = h.call(ctx, "proxy_on_configure", uint64(h.rootID), uint64(len(h.opts.PluginConfig)))
 	h.cfgPlugin = false
 	if err != nil {
 		return err
 	}
 	if h.fn("proxy_on_configure") != nil && uint32(rc) != 1 {
-		return errors.New("plugin refused configuration (proxy_on_configure returned 0)")
+		return &ConfigureError{Logs: append([]LogLine(nil), h.logs[logged:]...)}
 	}
 	return nil
+}
+
+// ConfigureError is a configuration the plugin refused; Logs are the lines
+// it wrote meanwhile, which say why (Envoy shows them in its log).
+type ConfigureError struct{ Logs []LogLine }
+
+func (e *ConfigureError) Error() string {
+	var why []string
+	for _, l := range e.Logs {
+		if l.Level == "warn" || l.Level == "error" || l.Level == "critical" {
+			why = append(why, l.Message)
+		}
+	}
+	msg := "plugin refused configuration (proxy_on_configure returned 0)"
+	if len(why) > 0 {
+		msg += ": " + strings.Join(why, "; ")
+	}
+	return msg
 }
 
 // fn returns a cached guest export or nil.

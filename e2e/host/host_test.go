@@ -144,8 +144,15 @@ func TestModuleWithoutABIMarker(t *testing.T) {
 }
 
 func TestRefusedConfiguration(t *testing.T) {
-	_, err := New(context.Background(), guest021, Options{PluginConfig: []byte("refuse")})
-	wantErr(t, err, "plugin refused configuration")
+	var printed []LogLine
+	_, err := New(context.Background(), guest021, Options{PluginConfig: []byte("refuse"),
+		PluginLog: func(l LogLine) { printed = append(printed, l) }})
+	// The error says why, as the plugin logged it, and the line was
+	// printed as it was written.
+	wantErr(t, err, "plugin refused configuration", `: guest: configuration mode "refuse" refuses`)
+	if len(printed) != 1 || printed[0].Level != "error" {
+		t.Errorf("PluginLog got %v", printed)
+	}
 }
 
 func TestUnimplementedImportsAreStubs(t *testing.T) {

@@ -63,6 +63,9 @@ func levelName(l uint32) string {
 
 func (h *Host) logLine(level uint32, msg string) {
 	line := LogLine{Level: levelName(level), Message: msg}
+	if h.opts.PluginLog != nil {
+		h.opts.PluginLog(line)
+	}
 	if h.cur != nil {
 		h.cur.res.Logs = append(h.cur.res.Logs, line)
 		return

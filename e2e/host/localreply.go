@@ -17,7 +17,7 @@ func (h *Host) overflow(ctx context.Context, s *stream, sd *side) error {
 		return nil
 	}
 	lr := &LocalReply{Status: 500, Body: "Internal Server Error", ByHost: true, Details: "response_payload_too_large"}
-	s.res.LocalReply, s.ended = lr, true
+	s.res.LocalReply, s.ended, s.direct = lr, true, true
 	s.res.ForwardedResponseHeaders = localReplyHeaders(lr)
 	s.res.ForwardedResponseBody = []byte(lr.Body)
 	s.respCode = int(lr.Status)
@@ -46,6 +46,7 @@ func (h *Host) localReply(ctx context.Context, s *stream, lr *LocalReply) error 
 	s.ended = true
 	s.respCode = int(lr.Status)
 	if s.resp.started {
+		s.direct = true
 		s.res.ForwardedResponseHeaders = localReplyHeaders(lr)
 		s.res.ForwardedResponseBody = []byte(lr.Body)
 		return nil

@@ -16,7 +16,14 @@ func (h *Host) Do(ctx context.Context, ex Exchange) (*Result, error) {
 	if h.dead != nil {
 		return nil, fmt.Errorf("VM is dead: %w", h.dead)
 	}
-	s := &stream{id: h.nextID, ex: &ex, res: &Result{
+	s := h.newStream(&ex)
+	defer delete(h.streams, s.id)
+	return h.finish(ctx, s, h.runStream(ctx, s))
+}
+
+// newStream registers a stream context; the caller deletes it.
+func (h *Host) newStream(ex *Exchange) *stream {
+	s := &stream{id: h.nextID, ex: ex, res: &Result{
 		FilterState: map[string]string{}, FilterStateSetIn: map[string]string{},
 		StartTime: time.Now().UTC(),
 	}}
@@ -26,9 +33,13 @@ func (h *Host) Do(ctx context.Context, ex Exchange) (*Result, error) {
 	s.resp = side{resp: true, headersCb: "proxy_on_response_headers", bodyCb: "proxy_on_response_body",
 		trailersCb: "proxy_on_response_trailers"}
 	h.streams[s.id] = s
-	defer delete(h.streams, s.id)
+	return s
+}
 
-	err := h.runStream(ctx, s)
+// finish ends the stream (access log, on_log, on_done, on_delete) and
+// reports the first error: err from the exchange, the end's, or a
+// forbidden host call's.
+func (h *Host) finish(ctx context.Context, s *stream, err error) (*Result, error) {
 	if h.dead == nil {
 		if e := h.endStream(ctx, s); err == nil {
 			err = e
@@ -79,12 +90,41 @@ func headerValue(hs [][2]string, k string) string {
 
 // runSide delivers headers, body chunks and trailers of one direction.
 func (h *Host) runSide(ctx context.Context, s *stream, sd *side, hdrs [][2]string, body [][]byte, trl [][2]string, resetAfter int) error {
-	sd.started = true
+	eos := len(body) == 0 && len(trl) == 0 && resetAfter == 0
+	if err := h.sideHeaders(ctx, s, sd, hdrs, eos); err != nil || s.ended {
+		return err
+	}
+	for i, chunk := range body {
+		if resetAfter > 0 && i >= resetAfter {
+			s.res.Reset, s.ended = true, true
+			return nil
+		}
+		last := i == len(body)-1 && len(trl) == 0 && resetAfter == 0
+		if err := h.sideBody(ctx, s, sd, chunk, last); err != nil || s.ended {
+			return err
+		}
+	}
+	if resetAfter > 0 {
+		s.res.Reset, s.ended = true, true
+		return nil
+	}
+	if len(trl) > 0 {
+		if err := h.sideTrailers(ctx, s, sd, trl); err != nil || s.ended {
+			return err
+		}
+	}
+	h.record(s, sd)
+	return nil
+}
+
+// sideHeaders delivers the headers of one direction; eos says no body or
+// trailers follow.
+func (h *Host) sideHeaders(ctx context.Context, s *stream, sd *side, hdrs [][2]string, eos bool) error {
+	sd.started, sd.endIn = true, eos
 	sd.hdr, sd.hdrOpen = newHeaderMap(hdrs), true
 	if !sd.resp {
 		h.routeAtStart(s)
 	}
-	eos := len(body) == 0 && len(trl) == 0 && resetAfter == 0
 	act, err := h.filterCall(ctx, s, sd.headersCb, uint64(s.id), uint64(len(sd.hdr.pairs)), b2u(eos))
 	if !sd.resp {
 		s.reqHdrsDone = true
@@ -95,66 +135,55 @@ func (h *Host) runSide(ctx context.Context, s *stream, sd *side, hdrs [][2]strin
 	if s.pendingLR == nil { // a local reply stops the next iteration
 		h.afterHeaders(s, sd, act)
 	}
-	if err := h.afterCallback(ctx, s, sd); err != nil || s.ended {
-		return err
-	}
-	for i, chunk := range body {
-		if resetAfter > 0 && i >= resetAfter {
-			s.res.Reset, s.ended = true, true
-			return nil
-		}
-		last := i == len(body)-1 && len(trl) == 0 && resetAfter == 0
-		if sd.stopAll {
-			sd.held = append(sd.held, chunk...)
-			if sd.stopAllBuffer && len(sd.held) > h.opts.BufferLimit {
-				return h.overflow(ctx, s, sd)
-			}
-			continue
-		}
-		if sd.buffering {
-			sd.held = append(sd.held, chunk...)
-			sd.visibleIsHeld = true
-			if len(sd.held) > h.opts.BufferLimit {
-				return h.overflow(ctx, s, sd)
-			}
-		} else {
-			// Shared, not copied: set_buffer_bytes replaces the chunk
-			// and nothing writes into it.
-			sd.visible, sd.visibleIsHeld = chunk, false
-		}
-		sd.bodyOpen = true
-		act, err := h.filterCall(ctx, s, sd.bodyCb, uint64(s.id), uint64(len(sd.current())), b2u(last))
-		if err != nil || s.ended {
-			return err
-		}
-		if s.pendingLR == nil && h.afterBody(s, sd, act) {
+	return h.afterCallback(ctx, s, sd)
+}
+
+// sideBody delivers one body chunk; last says it ends the direction.
+func (h *Host) sideBody(ctx context.Context, s *stream, sd *side, chunk []byte, last bool) error {
+	sd.endIn = last
+	if sd.stopAll {
+		sd.held = append(sd.held, chunk...)
+		if sd.stopAllBuffer && len(sd.held) > h.opts.BufferLimit {
 			return h.overflow(ctx, s, sd)
 		}
-		if err := h.afterCallback(ctx, s, sd); err != nil || s.ended {
-			return err
-		}
-	}
-	if resetAfter > 0 {
-		s.res.Reset, s.ended = true, true
 		return nil
 	}
-	if len(trl) > 0 {
-		sd.trl, sd.trlOpen = newHeaderMap(trl), true
-		act, err := h.filterCall(ctx, s, sd.trailersCb, uint64(s.id), uint64(len(sd.trl.pairs)))
-		sd.trlOpen = false
-		if err != nil || s.ended {
-			return err
+	if sd.buffering {
+		sd.held = append(sd.held, chunk...)
+		sd.visibleIsHeld = true
+		if len(sd.held) > h.opts.BufferLimit {
+			return h.overflow(ctx, s, sd)
 		}
-		if act == 0 && !sd.stopAll && s.pendingLR == nil {
-			sd.forwardedTrl = sd.trl.clone()
-			h.forwardAll(s, sd)
-		}
-		if err := h.afterCallback(ctx, s, sd); err != nil {
-			return err
-		}
+	} else {
+		// Shared, not copied: set_buffer_bytes replaces the chunk
+		// and nothing writes into it.
+		sd.visible, sd.visibleIsHeld = chunk, false
 	}
-	h.record(s, sd)
-	return nil
+	sd.bodyOpen = true
+	act, err := h.filterCall(ctx, s, sd.bodyCb, uint64(s.id), uint64(len(sd.current())), b2u(last))
+	if err != nil || s.ended {
+		return err
+	}
+	if s.pendingLR == nil && h.afterBody(s, sd, act) {
+		return h.overflow(ctx, s, sd)
+	}
+	return h.afterCallback(ctx, s, sd)
+}
+
+// sideTrailers delivers the trailers, which end the direction.
+func (h *Host) sideTrailers(ctx context.Context, s *stream, sd *side, trl [][2]string) error {
+	sd.endIn = true
+	sd.trl, sd.trlOpen = newHeaderMap(trl), true
+	act, err := h.filterCall(ctx, s, sd.trailersCb, uint64(s.id), uint64(len(sd.trl.pairs)))
+	sd.trlOpen = false
+	if err != nil || s.ended {
+		return err
+	}
+	if act == 0 && !sd.stopAll && s.pendingLR == nil {
+		sd.forwardedTrl = sd.trl.clone()
+		h.forwardAll(s, sd)
+	}
+	return h.afterCallback(ctx, s, sd)
 }
 
 func b2u(b bool) uint64 {
@@ -222,6 +251,7 @@ func (h *Host) forwardHeaders(s *stream, sd *side) {
 		return
 	}
 	sd.hdrSent, sd.hdrOpen = true, false
+	sd.endSent = sd.endIn // headers only; a body's end goes on in forwardAll
 	if !sd.resp {
 		h.routeAtRouter(s)
 	}
@@ -235,12 +265,19 @@ func (h *Host) forwardHeaders(s *stream, sd *side) {
 // forwardAll releases held headers and body data downstream/upstream.
 func (h *Host) forwardAll(s *stream, sd *side) {
 	h.forwardHeaders(s, sd)
-	if !h.opts.Lean {
+	switch {
+	case s.live:
+		sd.pending = append(sd.pending, sd.held...)
+		if !sd.visibleIsHeld {
+			sd.pending = append(sd.pending, sd.visible...)
+		}
+	case !h.opts.Lean:
 		sd.forwarded = append(sd.forwarded, sd.held...)
 		if !sd.visibleIsHeld {
 			sd.forwarded = append(sd.forwarded, sd.visible...)
 		}
 	}
+	sd.endSent = sd.endIn
 	sd.held, sd.visible, sd.visibleIsHeld, sd.bodyOpen = nil, nil, false, false
 	sd.buffering, sd.stopAll, sd.stopAllBuffer = false, false, false
 	h.record(s, sd)

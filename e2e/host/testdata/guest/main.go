@@ -72,6 +72,9 @@ func onConfigure(root, size uint32) uint32 {
 		st := proxyHTTPCall(nil, 0, nil, 0, nil, 0, nil, 0, 0, nil)
 		logf(2, "http_call="+strconv.Itoa(int(st)))
 	}
+	if modes["refuse"] {
+		logf(4, "guest: configuration mode \"refuse\" refuses")
+	}
 	return b2u(!modes["refuse"])
 }
 
@@ -104,6 +107,9 @@ func onRequestHeaders(ctx, n, eos uint32) uint32 {
 	props("req_headers")
 	if modes["setprop"] {
 		setProperty("asm.llmproxy.request_model", "qwen-turbo")
+	}
+	if modes["reroute"] {
+		replaceHeader(0, ":authority", "b.example")
 	}
 	if modes["localreply"] {
 		hdrs := []byte{1, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0}
