@@ -17,9 +17,11 @@ import (
 // its publish constant when a panel starts to use it.
 var emitted = Vocabulary{
 	Metrics: map[string]bool{publish.MetricPromptTokens: true, publish.MetricCompletionTokens: true,
-		publish.MetricRequests: true, publish.MetricTTFT + "_bucket": true},
+		publish.MetricRequests: true, publish.MetricTTFT + "_bucket": true,
+		publish.MetricCostMicros: true, publish.MetricCostUnpriced: true},
 	Labels: map[string]bool{publish.TagSourceWorkload: true, publish.TagSourceNamespace: true,
 		publish.TagDestinationService: true, publish.TagModel: true, publish.TagOutcome: true,
+		publish.TagConsumer: true, publish.TagCurrency: true, publish.TagErrorType: true,
 		"le": true}, // Prometheus' histogram bucket label
 }
 
