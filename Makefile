@@ -10,9 +10,10 @@ TINYGO_IMAGE ?= ghcr.io/tinygo-org/tinygo:0.40.1
 
 all: build
 
-# Go >= 1.24 reactor module for Envoy >= 1.33 / Istio >= 1.25.
+# Go >= 1.24 reactor module for Envoy >= 1.33 / Istio >= 1.25, without DWARF
+# and the symbol table (-s -w), which Envoy never reads.
 build:
-	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(WASM) ./plugin
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o $(WASM) ./plugin
 	@ls -l $(WASM) | awk '{print "built " $$NF ", " $$5 " bytes"}'
 
 # TinyGo + tetratelabs proxy-wasm-go-sdk, for older proxies. Uses a local

@@ -86,7 +86,7 @@ func (v *variant) module(tb testing.TB) (*host.Module, int) {
 			return
 		}
 		out := filepath.Join(wasmDir, v.name+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", out, v.pkg)
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, v.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {

@@ -78,7 +78,7 @@ func LoadWasm(ctx context.Context) (*host.Module, error) {
 		}
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "plugin.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", path, "./plugin")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", path, "./plugin")
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/base64"
-	"net/url"
 	"strings"
 
 	"github.com/llmproxy/llmproxy/plugin/jsonscan"
@@ -49,10 +48,7 @@ var Bedrock = register(&Family{
 			return ""
 		}
 		id := strings.TrimSuffix(strings.TrimPrefix(path, "/model/"), op)
-		if m, err := url.PathUnescape(id); err == nil {
-			return m
-		}
-		return id
+		return pathUnescape(id)
 	},
 	finish: finishCacheApart,
 })
@@ -141,4 +137,38 @@ func (d *b64Decoder) feed(p []byte, emit func([]byte)) {
 	if o > 0 {
 		emit(out[:o])
 	}
+}
+
+// pathUnescape decodes %XX escapes as url.PathUnescape does, and returns s
+// as it is if an escape is malformed. net/url would link net/netip,
+// unique and internal/godebug, about 60 KB of the module, for one call.
+func pathUnescape(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			out = append(out, s[i])
+			continue
+		}
+		if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+			return s
+		}
+		out = append(out, byte(unhex(s[i+1])<<4|unhex(s[i+2])))
+		i += 2
+	}
+	return string(out)
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }

@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 // TestClassify: the codes, types and messages providers document, and the
 // statuses alone.
@@ -41,6 +44,19 @@ func TestClassify(t *testing.T) {
 	} {
 		if got := classify(tc.status, tc.code, tc.kind, tc.message, tc.detail); got != tc.want {
 			t.Errorf("classify(%d, %q, %q, %q) = %s, want %s", tc.status, tc.code, tc.kind, tc.message, got, tc.want)
+		}
+	}
+}
+
+// TestPathUnescape holds the Bedrock model-id decoder to net/url's.
+func TestPathUnescape(t *testing.T) {
+	for _, s := range []string{"anthropic.claude-3-haiku-20240307-v1%3A0", "plain", "a%2Fb%2fc", "bad%zz", "cut%4", "%", "%E6%A8%A1"} {
+		want, err := url.PathUnescape(s)
+		if err != nil {
+			want = s
+		}
+		if got := pathUnescape(s); got != want {
+			t.Errorf("pathUnescape(%q) = %q, want %q", s, got, want)
 		}
 	}
 }

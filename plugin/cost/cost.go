@@ -39,7 +39,10 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	if err != nil || w > maxRate {
 		return errors.New("a rate is at most 1000000 per million tokens")
 	}
-	f, _ := strconv.ParseUint(frac+strings.Repeat("0", 6-len(frac)), 10, 64)
+	f, _ := strconv.ParseUint("0"+frac, 10, 64)
+	for i := len(frac); i < 6; i++ {
+		f *= 10
+	}
 	*r = Rate{picos: w*1_000_000 + f, set: true}
 	return nil
 }

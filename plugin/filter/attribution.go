@@ -1,11 +1,10 @@
 package filter
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 
+	"github.com/llmproxy/llmproxy/plugin/fingerprint"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
 )
@@ -24,8 +23,7 @@ func (p *Plugin) readConsumer(h proxy.Host, c *call) {
 		return
 	}
 	if key := clientKey(h); key != "" {
-		sum := sha256.Sum256([]byte(key))
-		c.consumer = hex.EncodeToString(sum[:6])
+		c.consumer = fingerprint.Of(key)
 	}
 }
 
