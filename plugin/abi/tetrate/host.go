@@ -45,7 +45,17 @@ func (host) Header(m proxy.HeaderMap, name string) (string, bool) {
 	return kept, true
 }
 
+// errEmptyPath stands for the SDK's panic: it takes the address of the first
+// byte of the serialized path, which has none for no path or one empty
+// element.
+var errEmptyPath = errors.New("empty property path")
+
+func emptyPath(path []string) bool { return len(path) == 0 || len(path) == 1 && path[0] == "" }
+
 func (host) Property(path ...string) (string, bool) {
+	if emptyPath(path) {
+		return "", false
+	}
 	v, err := hostCalls.property(path)
 	if err != nil {
 		return "", false
@@ -56,6 +66,9 @@ func (host) Property(path ...string) (string, bool) {
 }
 
 func (host) SetFilterState(key, value string) error {
+	if key == "" {
+		return errEmptyPath
+	}
 	return proxywasm.SetProperty([]string{key}, []byte(value))
 }
 

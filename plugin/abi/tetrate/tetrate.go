@@ -2,7 +2,10 @@
 // v0.24.0, for TinyGo builds that run on proxies older than Envoy 1.33. The
 // same package runs natively under the SDK's proxytest emulator.
 //
-// Every block the host allocates in the module is given back (hostmem.go).
+// TinyGo's wasm targets have no recover (compiler/defer.go), so nothing here
+// relies on it: every SDK call that panics on a host error is checked first
+// (metrics.go), and every block the host allocates is given back
+// (hostmem.go). See docs/tinygo.md.
 package tetrate
 
 import (
