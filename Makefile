@@ -20,6 +20,8 @@ build:
 # TinyGo + tetratelabs proxy-wasm-go-sdk, for older proxies (docs/tinygo.md).
 # Built in $(TINYGO_IMAGE) when a Docker engine runs, so `make e2e` always
 # uses that image; else with a local tinygo of exactly the image's version.
+# tinygo.mod: the plugin's one dependency, under a go line the image's Go
+# accepts (go.mod's is raised by the test tools' dependencies).
 # -buildmode=wasi-legacy: _start runs main and returns. The default _start
 # calls proc_exit(0) after main, which cpp-host refuses while it starts the VM.
 build-tinygo: TINYGO_VERSION = $(lastword $(subst :, ,$(TINYGO_IMAGE)))
@@ -27,11 +29,11 @@ build-tinygo: TINYGO_BUILD = build -o plugin-tinygo.wasm -target=wasip1 -schedul
 build-tinygo:
 	@if $(DOCKER) info >/dev/null 2>&1; then \
 		echo "build-tinygo: in $(TINYGO_IMAGE)"; \
-		$(DOCKER) run --rm -u "$$(id -u):$$(id -g)" -e HOME=/tmp -e GOTOOLCHAIN=local \
+		$(DOCKER) run --rm -u "$$(id -u):$$(id -g)" -e HOME=/tmp -e GOTOOLCHAIN=local -e GOFLAGS=-modfile=tinygo.mod \
 			-v "$(CURDIR)":/src -w /src $(TINYGO_IMAGE) tinygo $(TINYGO_BUILD); \
 	elif $(TINYGO) version 2>/dev/null | grep -q "version $(TINYGO_VERSION) "; then \
 		echo "build-tinygo: with $$(command -v $(TINYGO)), $(TINYGO_VERSION)"; \
-		GOTOOLCHAIN=local $(TINYGO) $(TINYGO_BUILD); \
+		GOTOOLCHAIN=local GOFLAGS=-modfile=tinygo.mod $(TINYGO) $(TINYGO_BUILD); \
 	else \
 		echo "build-tinygo: needs a running Docker engine for $(TINYGO_IMAGE), or tinygo $(TINYGO_VERSION) on PATH; neither is here"; exit 1; \
 	fi
