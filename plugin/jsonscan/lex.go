@@ -72,8 +72,9 @@ func (s *Scanner) streamString(p []byte, i int) int {
 		j = len(p)
 		s.esc = true
 	}
-	sink := s.sink.(PieceSink)
-	if j > i {
+	// stream is set only for a PieceSink; the checked form keeps TinyGo,
+	// which cannot recover, from any failing assertion.
+	if sink, ok := s.sink.(PieceSink); ok && j > i {
 		sink.Piece(s.pending.Slot, p[i:j])
 	}
 	if j == len(p) {
