@@ -74,14 +74,17 @@ func (s *Scanner) streamString(p []byte, i int) int {
 	}
 	// stream is set only for a PieceSink; the checked form keeps TinyGo,
 	// which cannot recover, from any failing assertion.
-	if sink, ok := s.sink.(PieceSink); ok && j > i {
+	sink, ok := s.sink.(PieceSink)
+	if ok && j > i {
 		sink.Piece(s.pending.Slot, p[i:j])
 	}
 	if j == len(p) {
 		return j
 	}
 	s.stream = false
-	sink.Value(s.pending.Slot, String, nil)
+	if ok {
+		sink.Value(s.pending.Slot, String, nil)
+	}
 	s.valueDone()
 	return j + 1
 }
