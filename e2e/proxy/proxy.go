@@ -206,8 +206,8 @@ func (c *call) response(resp *http.Response) error {
 		trailers := eof && hasValues(resp.Trailer)
 		if n > 0 || eof && !trailers {
 			chunk := append([]byte(nil), buf[:n]...)
-			if err := c.step(c.st.ResponseBody(c.ctx, chunk, eof && !trailers)); err != nil || c.ended {
-				return err
+			if err := c.step(c.st.ResponseBody(c.ctx, chunk, eof && !trailers)); err != nil || c.ended || c.reset {
+				return err // c.reset: the client went away
 			}
 		}
 		if trailers {

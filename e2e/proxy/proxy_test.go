@@ -108,7 +108,36 @@ type rig struct {
 
 func newRig(t *testing.T, pluginConfig string, tweak func(*host.Options)) *rig {
 	t.Helper()
+	return newRigWith(t, pluginConfig, tweak, nil)
+}
+
+// newRigWith is newRig with bootstrapFor, when set, giving the envoy.yaml
+// for the mock's address; the proxy then goes to its clusters instead of
+// a fixed upstream.
+func newRigWith(t *testing.T, pluginConfig string, tweak func(*host.Options),
+	bootstrapFor func(t *testing.T, mockAddr string) *envoyconfig.Config) *rig {
+	t.Helper()
+	all := make([]fixture.Case, 0, len(cases))
+	for _, c := range cases {
+		all = append(all, c)
+	}
+	mock := mockllm.New(all)
+	mock.Chunk, mock.Pause = 32, 20*time.Millisecond
+	r := &rig{access: &buffer{}, errs: &buffer{}}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.received = append(r.received, recorded{req.Host, req.RequestURI, req.Header.Clone(), body})
+		r.mu.Unlock()
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		mock.ServeHTTP(w, req)
+	}))
+	t.Cleanup(upstream.Close)
+
 	cfg := *envoy
+	if bootstrapFor != nil {
+		cfg = *bootstrapFor(t, upstream.Listener.Addr().String())
+	}
 	if pluginConfig != "" {
 		cfg.PluginConfig = pluginConfig
 	}
@@ -121,37 +150,23 @@ func newRig(t *testing.T, pluginConfig string, tweak func(*host.Options)) *rig {
 	if tweak != nil {
 		tweak(&opts)
 	}
-	h, err := host.New(t.Context(), module, opts)
+	if r.h, err = host.New(t.Context(), module, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.h.Close(context.Background()) })
+	var up Upstream
+	if bootstrapFor != nil {
+		up, err = ClustersOf(&cfg)
+	} else {
+		up, err = NewFixed(upstream.URL)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := make([]fixture.Case, 0, len(cases))
-	for _, c := range cases {
-		all = append(all, c)
-	}
-	mock := mockllm.New(all)
-	mock.Chunk, mock.Pause = 32, 20*time.Millisecond
-	r := &rig{h: h, access: &buffer{}, errs: &buffer{}}
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.received = append(r.received, recorded{req.Host, req.RequestURI, req.Header.Clone(), body})
-		r.mu.Unlock()
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		mock.ServeHTTP(w, req)
-	}))
-	up, err := NewFixed(upstream.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.proxy = httptest.NewServer(&Server{Host: h, Upstream: up, AccessLog: cfg.AccessLog, AccessOut: r.access, Errors: r.errs})
-	r.admin = httptest.NewServer(Admin(h))
-	t.Cleanup(func() {
-		r.proxy.Close()
-		r.admin.Close()
-		upstream.Close()
-		h.Close(context.Background())
-	})
+	r.proxy = httptest.NewServer(&Server{Host: r.h, Upstream: up, AccessLog: cfg.AccessLog, AccessOut: r.access, Errors: r.errs})
+	r.admin = httptest.NewServer(Admin(r.h))
+	t.Cleanup(r.proxy.Close)
+	t.Cleanup(r.admin.Close)
 	return r
 }
 
@@ -458,5 +473,65 @@ func TestConcurrentCalls(t *testing.T) {
 	for _, name := range names {
 		c := cases[name]
 		wantUsage(t, byModel[c.Expect.RequestModel], c)
+	}
+}
+
+// TestEnvoyClusters: without a fixed upstream, the route table picks
+// envoy.yaml's cluster, the request goes to its endpoint, and the route's
+// host_rewrite_literal is the Host header sent and logged.
+func TestEnvoyClusters(t *testing.T) {
+	r := newRigWith(t, "", nil, func(t *testing.T, mockAddr string) *envoyconfig.Config {
+		root, _ := fixture.Root()
+		raw, err := os.ReadFile(filepath.Join(root, "envoy.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ip, port, _ := strings.Cut(mockAddr, ":")
+		edited := strings.NewReplacer(
+			"{address: mockllm, port_value: 8080}", "{address: "+ip+", port_value: "+port+"}",
+			"cluster: llm_upstream\n", "cluster: llm_upstream\n                  host_rewrite_literal: api.openai.com\n",
+		).Replace(string(raw))
+		path := filepath.Join(t.TempDir(), "envoy.yaml")
+		if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := envoyconfig.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	})
+	c := cases["openai/chat_json"]
+	c.Authority = "localhost:10000"
+	resp := r.call(t, c, c.RequestBody, mockllm.CaseHeader, c.Name)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Equal(got, c.ResponseBody) {
+		t.Fatalf("client got %d %s (proxy said %q)", resp.StatusCode, got, r.errs.lines())
+	}
+	if up := r.upstreamGot(); len(up) != 1 || up[0].host != "api.openai.com" {
+		t.Fatalf("upstream got %+v", up)
+	}
+	if line := r.accessLog(t); line["authority"] != "api.openai.com" || line["upstream_cluster"] != "llm_upstream" {
+		t.Fatalf("access log %v", line)
+	}
+}
+
+// TestClientGoesAway: a client that leaves mid-stream resets the stream;
+// the call is still logged, as incomplete, and the proxy serves on.
+func TestClientGoesAway(t *testing.T) {
+	r := newRig(t, "", nil)
+	c := cases["openai/chat_stream_usage"]
+	resp := r.call(t, c, c.RequestBody, mockllm.CaseHeader, c.Name)
+	if _, err := resp.Body.Read(make([]byte, 16)); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	line := r.accessLog(t)
+	if line["usage_status"] != "incomplete" || line["response_code"] != float64(200) {
+		t.Fatalf("access log %v", line)
+	}
+	if err := r.h.Err(); err != nil {
+		t.Fatal(err)
 	}
 }
