@@ -4,7 +4,9 @@
 GO        ?= go
 WASM      ?= plugin.wasm
 TINYGO    ?= tinygo
-TINYGO_IMAGE ?= ghcr.io/tinygo-org/tinygo:0.40.1
+# TinyGo 0.41 is the first release that accepts Go 1.26, the module's go
+# line; this image bundles Go 1.26.2 (docs/tinygo.md).
+TINYGO_IMAGE ?= ghcr.io/tinygo-org/tinygo:0.41.1
 
 .PHONY: all build build-tinygo test test-native test-wasm run check e2e clean
 
@@ -16,16 +18,25 @@ build:
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w" -o $(WASM) ./plugin
 	@ls -l $(WASM) | awk '{print "built " $$NF ", " $$5 " bytes"}'
 
-# TinyGo + tetratelabs proxy-wasm-go-sdk, for older proxies. Uses a local
-# tinygo, else TinyGo's container image.
+# TinyGo + tetratelabs proxy-wasm-go-sdk, for older proxies (docs/tinygo.md).
+# Built in $(TINYGO_IMAGE) when a Docker engine runs, so `make e2e` always
+# uses that image; else with a local tinygo of exactly the image's version.
+# tinygo.mod: the plugin's one dependency, under a go line the image's Go
+# accepts (go.mod's is raised by the test tools' dependencies).
+# -buildmode=wasi-legacy: _start runs main and returns. The default _start
+# calls proc_exit(0) after main, which cpp-host refuses while it starts the VM.
+build-tinygo: TINYGO_VERSION = $(lastword $(subst :, ,$(TINYGO_IMAGE)))
+build-tinygo: TINYGO_BUILD = build -o plugin-tinygo.wasm -target=wasip1 -scheduler=none -buildmode=wasi-legacy ./plugin
 build-tinygo:
-	@if command -v $(TINYGO) >/dev/null 2>&1; then \
-		$(TINYGO) build -o plugin-tinygo.wasm -scheduler=none -target=wasi ./plugin; \
-	elif docker info >/dev/null 2>&1; then \
-		docker run --rm -v "$(CURDIR)":/src -w /src $(TINYGO_IMAGE) \
-			tinygo build -o plugin-tinygo.wasm -scheduler=none -target=wasi ./plugin; \
+	@if $(DOCKER) info >/dev/null 2>&1; then \
+		echo "build-tinygo: in $(TINYGO_IMAGE)"; \
+		$(DOCKER) run --rm -u "$$(id -u):$$(id -g)" -e HOME=/tmp -e GOTOOLCHAIN=local -e GOFLAGS=-modfile=tinygo.mod \
+			-v "$(CURDIR)":/src -w /src $(TINYGO_IMAGE) tinygo $(TINYGO_BUILD); \
+	elif $(TINYGO) version 2>/dev/null | grep -q "version $(TINYGO_VERSION) "; then \
+		echo "build-tinygo: with $$(command -v $(TINYGO)), $(TINYGO_VERSION)"; \
+		GOTOOLCHAIN=local GOFLAGS=-modfile=tinygo.mod $(TINYGO) $(TINYGO_BUILD); \
 	else \
-		echo "build-tinygo: needs tinygo on PATH or a running Docker engine; neither is here"; exit 1; \
+		echo "build-tinygo: needs a running Docker engine for $(TINYGO_IMAGE), or tinygo $(TINYGO_VERSION) on PATH; neither is here"; exit 1; \
 	fi
 
 # Everything that runs on this machine: native tests, the TinyGo glue under

@@ -8,5 +8,8 @@ import (
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 )
 
-// TinyGo modules run main from _start, where the SDK registers the VM.
+// TinyGo runs main from _start, where the SDK registers the VM. The build
+// uses -buildmode=wasi-legacy (Makefile), whose _start returns after main:
+// the default one then calls proc_exit, which cpp-host refuses while it
+// starts the VM (docs/tinygo.md).
 func start() { tetrate.Start(func() proxy.Root { return filter.NewPlugin() }) }

@@ -104,6 +104,7 @@ type stream struct {
 	// cluster is the route the router uses; routeCleared says it is to
 	// be picked again when the headers reach the router.
 	cluster      string
+	route        Route
 	routeCleared bool
 	pendingLR    *LocalReply
 	ended        bool            // local reply or reset: no more request/response data

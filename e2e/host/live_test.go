@@ -224,11 +224,16 @@ func TestLiveStall(t *testing.T) {
 }
 
 // TestLiveRouting: the router picks the cluster from the headers as the
-// plugin left them, the route cache cleared by its edit.
+// plugin left them, the route cache cleared by its edit, and applies the
+// route's host_rewrite_literal.
 func TestLiveRouting(t *testing.T) {
 	ctx := context.Background()
-	routes := []Route{{Domains: []string{"a.example"}, Cluster: "A"}, {Domains: []string{"b.example"}, Cluster: "B"}}
-	for _, tc := range []struct{ mode, want string }{{"echo-body", "A"}, {"reroute", "B"}} {
+	routes := []Route{{Domains: []string{"a.example"}, Cluster: "A"},
+		{Domains: []string{"b.example"}, Cluster: "B", HostRewrite: "upstream.example"}}
+	for _, tc := range []struct{ mode, want, authority string }{
+		{"echo-body", "A", "a.example"},
+		{"reroute", "B", "upstream.example"},
+	} {
 		h := newHost(t, tc.mode, Options{Routes: routes})
 		st, _ := h.Open(ctx, "")
 		ex := chatExchange("")
@@ -236,6 +241,9 @@ func TestLiveRouting(t *testing.T) {
 		r, err := st.RequestHeaders(ctx, ex.RequestHeaders, true)
 		if err != nil || r.Cluster != tc.want {
 			t.Fatalf("%s: cluster %q, want %q (%v)", tc.mode, r.Cluster, tc.want, err)
+		}
+		if got := headerValue(r.Request.Headers, ":authority"); got != tc.authority {
+			t.Fatalf("%s: upstream :authority %q, want %q", tc.mode, got, tc.authority)
 		}
 		res, _ := st.End(ctx)
 		if res.UpstreamCluster != tc.want {

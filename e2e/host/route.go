@@ -11,6 +11,10 @@ type Route struct {
 	Domains []string // "*", "*.suffix", "prefix.*" or exact; port-insensitive
 	Prefix  string   // path prefix; "" matches every path
 	Cluster string
+	// HostRewrite is the route's host_rewrite_literal: the router sets
+	// :authority to it before the request goes upstream, so the access
+	// log shows it too.
+	HostRewrite string
 }
 
 // The routing Envoy does around a Wasm filter (sources read):
@@ -50,16 +54,17 @@ const (
 
 const foreignClearRouteCache = "clear_route_cache"
 
-// pickRoute is the cluster of the first route matching the headers, as
-// they stand.
-func (h *Host) pickRoute(m *headerMap) string {
+// pickRoute is the best route matching the headers as they stand, or the
+// zero Route.
+func (h *Host) pickRoute(m *headerMap) Route {
 	authority, _ := m.get(":authority")
 	path, _ := m.get(":path")
-	best, bestRank := "", 0
+	var best Route
+	bestRank := 0
 	for _, r := range h.opts.Routes {
 		rank := domainRank(r.Domains, authority)
 		if rank > bestRank && strings.HasPrefix(path, r.Prefix) {
-			best, bestRank = r.Cluster, rank
+			best, bestRank = r, rank
 		}
 	}
 	return best
@@ -94,7 +99,8 @@ func domainRank(domains []string, authority string) int {
 // routeAtStart caches the route of the headers as they arrived.
 func (h *Host) routeAtStart(s *stream) {
 	if len(h.opts.Routes) > 0 {
-		s.cluster = h.pickRoute(s.req.hdr)
+		s.route = h.pickRoute(s.req.hdr)
+		s.cluster = s.route.Cluster
 	} else {
 		s.cluster = s.ex.ClusterName
 	}
@@ -112,10 +118,14 @@ func (h *Host) requestHeadersEdited(s *stream) {
 // route, or a new pick if the cache was cleared.
 func (h *Host) routeAtRouter(s *stream) {
 	if s.routeCleared && len(h.opts.Routes) > 0 {
-		s.cluster = h.pickRoute(s.req.hdr)
+		s.route = h.pickRoute(s.req.hdr)
+		s.cluster = s.route.Cluster
 		s.res.UpstreamCluster = s.cluster
 	}
 	s.routeCleared = false
+	if s.route.HostRewrite != "" {
+		s.req.hdr.replace(":authority", s.route.HostRewrite)
+	}
 }
 
 // callForeign implements proxy_call_foreign_function for the functions

@@ -2,6 +2,7 @@ package tetrate
 
 import (
 	"math/rand"
+	"sync"
 	"testing"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/proxytest"
@@ -17,24 +18,47 @@ func newRoot() proxy.Root { return filter.NewPlugin() }
 const seedTags = "|llmproxy_source_workload=sleep|llmproxy_source_workload_namespace=default" +
 	"|llmproxy_destination_service=dashscope.aliyuncs.com|llmproxy_model=qwen-turbo"
 
-func emulator(t *testing.T, config string) (proxytest.HostEmulator, func()) {
-	opt := proxytest.NewEmulatorOption().
+// sdkHost is the SDK's emulator with the host-block accounting of
+// hostmem_test.go.
+type sdkHost struct {
+	proxytest.HostEmulator
+	mem *hostAccount
+}
+
+// newEmulator starts the SDK's emulator with opt. It is released when the
+// test ends, or earlier through the returned func, so that a failed test
+// never leaves the emulator's lock held for the next one.
+func newEmulator(t *testing.T, opt *proxytest.EmulatorOption) (*sdkHost, func()) {
+	mem := countHost(t)
+	host, reset := proxytest.NewHostEmulator(opt)
+	var once sync.Once
+	release := func() { once.Do(reset) }
+	t.Cleanup(release)
+	return &sdkHost{host, mem}, release
+}
+
+// seedOptions are the emulator options of the seed walkthrough: the sleep
+// workload calling DashScope through Istio.
+func seedOptions(config string) *proxytest.EmulatorOption {
+	return proxytest.NewEmulatorOption().
 		WithVMContext(&VMContext{NewRoot: newRoot}).
 		WithPluginConfiguration([]byte(config)).
 		WithProperty([]string{"xds", "node", "metadata", "WORKLOAD_NAME"}, []byte("sleep")).
 		WithProperty([]string{"xds", "node", "metadata", "NAMESPACE"}, []byte("default")).
 		WithProperty([]string{"xds", "cluster_name"}, []byte("outbound|443||dashscope.aliyuncs.com"))
-	host, reset := proxytest.NewHostEmulator(opt)
+}
+
+func emulator(t *testing.T, config string) (*sdkHost, func()) {
+	host, reset := newEmulator(t, seedOptions(config))
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusOK {
-		reset()
 		t.Fatalf("plugin did not start: %v", host.GetErrorLogs())
 	}
 	return host, reset
 }
 
 // exchange plays one case through the SDK's emulator and checks every
-// callback lets the stream continue.
-func exchange(t *testing.T, host proxytest.HostEmulator, c fixture.Case, rng *rand.Rand) {
+// callback lets the stream continue and every host block came back.
+func exchange(t *testing.T, host *sdkHost, c fixture.Case, rng *rand.Rand) {
 	t.Helper()
 	id := host.InitializeHttpContext()
 	check := func(a types.Action) {
@@ -54,6 +78,7 @@ func exchange(t *testing.T, host proxytest.HostEmulator, c fixture.Case, rng *ra
 		check(host.CallOnResponseBody(id, ch, i == len(chunks)-1))
 	}
 	host.CompleteHttpContext(id)
+	host.mem.balanced(t)
 }
 
 func TestFixturesThroughSDK(t *testing.T) {
@@ -105,10 +130,9 @@ func TestSeedCountersThroughSDK(t *testing.T) {
 }
 
 func TestInvalidConfigurationRefusesToStart(t *testing.T) {
-	host, reset := proxytest.NewHostEmulator(proxytest.NewEmulatorOption().
+	host, _ := newEmulator(t, proxytest.NewEmulatorOption().
 		WithVMContext(&VMContext{NewRoot: newRoot}).
 		WithPluginConfiguration([]byte(`{"max_model_labels": "many"}`)))
-	defer reset()
 	if st := host.StartPlugin(); st != types.OnPluginStartStatusFailed {
 		t.Fatalf("status %v, want failed", st)
 	}
