@@ -57,7 +57,7 @@ func TestComposeRejects(t *testing.T) {
 	for _, tc := range []struct{ name, from, to, want string }{
 		{"unknown key", "    image: envoyproxy/envoy", "    imag: envoyproxy/envoy", "services.envoy.imag"},
 		{"neither image nor build", "    image: envoyproxy/envoy", "    x-image: envoyproxy/envoy", "neither an image nor a build context"},
-		{"depends on a missing service", "depends_on: [mockllm]", "depends_on: [mock]", `undefined service "mock"`},
+		{"depends on a missing service", "depends_on: [envoy]", "depends_on: [proxy]", `undefined service "proxy"`},
 		{"ports not a list", "    ports:\n", "    ports: 10000\n    x-ports:\n", "services.envoy.ports must be a array"},
 		{"bad port", `"127.0.0.1:9901:9901"`, `"127.0.0.1:9901:admin"`, "invalid containerPort: admin"},
 	} {
@@ -110,9 +110,13 @@ func checkCompose(t *testing.T, root string, project *types.Project, cfg *envoyc
 		t.Fatalf("envoy image %q, want a pinned v1.39.x", envoy.Image)
 	}
 	b := cfg.Bootstrap
+	wasmTarget := wasmFile(t, cfg)
+	if !filepath.IsAbs(wasmTarget) { // Envoy reads it relative to its working directory
+		wasmTarget = filepath.Join(envoy.WorkingDir, wasmTarget)
+	}
 	for source, target := range map[string]string{
 		filepath.Join(root, "envoy.yaml"): "/etc/envoy/envoy.yaml",
-		wasm:                              wasmFile(t, cfg),
+		wasm:                              wasmTarget,
 	} {
 		mounted := false
 		for _, v := range envoy.Volumes {
@@ -135,11 +139,14 @@ func checkCompose(t *testing.T, root string, project *types.Project, cfg *envoyc
 		}
 	}
 	up := b.GetStaticResources().GetClusters()[0].GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress()
-	if _, ok := project.Services[up.GetAddress()]; !ok || mock.Build == nil {
-		t.Fatalf("envoy.yaml's upstream %s is not the built mock service", up.GetAddress())
+	// envoy.yaml's upstream is the mock on loopback, as on a developer's
+	// machine; in compose the mock shares Envoy's network namespace.
+	if up.GetAddress() != "127.0.0.1" || mock.Build == nil || mock.NetworkMode != "service:envoy" {
+		t.Fatalf("envoy.yaml's upstream %s: want the built mock on 127.0.0.1 in Envoy's network namespace (network_mode %q)",
+			up.GetAddress(), mock.NetworkMode)
 	}
-	if _, ok := envoy.DependsOn[up.GetAddress()]; !ok {
-		t.Errorf("envoy does not depend on its upstream %s", up.GetAddress())
+	if _, ok := mock.DependsOn["envoy"]; !ok {
+		t.Errorf("the mock does not start after the Envoy whose namespace it joins")
 	}
 	dockerfilePath := mock.Build.Dockerfile // relative to the build context, as Compose reads it
 	if !filepath.IsAbs(dockerfilePath) {

@@ -3,7 +3,7 @@
 package docker
 
 // Run by `make e2e`, once per build of the plugin: it starts compose.yaml
-// with $LLMPROXY_WASM as /etc/envoy/plugin.wasm, sends every recorded case
+// with $LLMPROXY_WASM as plugin.wasm in Envoy's working directory, sends every recorded case
 // through Envoy on :10000, then reads Envoy's access log and
 // /stats/prometheus on :9901.
 

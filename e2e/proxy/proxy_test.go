@@ -274,8 +274,11 @@ func TestEnvoyClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		ip, port, _ := strings.Cut(mockAddr, ":")
+		if !strings.Contains(string(raw), "{address: 127.0.0.1, port_value: 8080}") {
+			t.Fatal("envoy.yaml's upstream moved; edit this test")
+		}
 		edited := strings.NewReplacer(
-			"{address: mockllm, port_value: 8080}", "{address: "+ip+", port_value: "+port+"}",
+			"{address: 127.0.0.1, port_value: 8080}", "{address: "+ip+", port_value: "+port+"}",
 			"cluster: llm_upstream\n", "cluster: llm_upstream\n                  host_rewrite_literal: api.openai.com\n",
 		).Replace(string(raw))
 		path := filepath.Join(t.TempDir(), "envoy.yaml")

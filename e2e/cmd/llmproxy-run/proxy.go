@@ -44,7 +44,8 @@ Upstream, one of:
                   (socket_address; TLS when its transport_socket is an
                   UpstreamTlsContext, sni honoured). The Host header is
                   :authority as it leaves. The repository's envoy.yaml points at
-                  mockllm:8080, a name that exists only inside its compose file.
+                  the mock provider on 127.0.0.1:8080
+                  (go run ./e2e/cmd/mockllm -addr 127.0.0.1:8080).
 
 Either way the route table of envoy.yaml picks the cluster name after the
 plugin's edits, so %UPSTREAM_CLUSTER% is the cluster envoy.yaml names
