@@ -8,7 +8,7 @@ TINYGO    ?= tinygo
 # line; this image bundles Go 1.26.2 (docs/tinygo.md).
 TINYGO_IMAGE ?= ghcr.io/tinygo-org/tinygo:0.41.1
 
-.PHONY: all build build-tinygo test test-native test-wasm run check e2e clean
+.PHONY: all build build-tinygo test test-native test-wasm run proxy check e2e clean
 
 all: build
 
@@ -47,7 +47,14 @@ test: build
 
 # The plugin in an Envoy-like in-process host (wazero), not Envoy.
 run: build
-	$(GO) run ./e2e/cmd/llmproxy-run -wasm $(WASM) -envoy envoy.yaml
+	$(GO) run ./e2e/cmd/llmproxy-run -wasm $(WASM) -envoy envoy.yaml $(ARGS)
+
+# `make proxy`: the plugin on real HTTP traffic on localhost:10000, admin on
+# :9901; the upstream is the bundled mock unless ARGS says otherwise, e.g.
+# ARGS='-upstream https://api.openai.com'. An Envoy-like host, not Envoy.
+PROXY_ARGS ?= -mock
+proxy: build
+	$(GO) run ./e2e/cmd/llmproxy-run proxy -wasm $(WASM) -envoy envoy.yaml $(if $(ARGS),$(ARGS),$(PROXY_ARGS))
 
 check:
 	@test -z "$$(gofmt -l .)" || { gofmt -l .; echo "gofmt needed"; exit 1; }
