@@ -146,3 +146,18 @@ e2e:
 # One e2e pass with the plugin at $(E2E_WASM).
 e2e-run:
 	LLMPROXY_WASM=$(E2E_WASM) $(GO) test -tags e2e -count=1 -v -timeout 10m ./e2e/docker
+
+# --- The official SDKs and a real Prometheus (issue 14) ---
+# `make e2e-sdk`: the npm SDKs (openai, @anthropic-ai/sdk; @google/genai and
+# ollama where they install) -> llmproxy-run proxy -mock, under node's test
+# runner (e2e/sdk). Needs node >= 20 and npm; writes build/e2e-sdk/*.json.
+
+LLMPROXY_RUN ?= build/llmproxy-run
+
+.PHONY: e2e-sdk
+
+e2e-sdk: build
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "e2e-sdk NOT RUN: needs node (>= 20) and npm on PATH"; exit 1; }
+	$(GO) build -o $(LLMPROXY_RUN) ./e2e/cmd/llmproxy-run
+	cd e2e/sdk && npm ci --no-audit --no-fund --loglevel=error
+	cd e2e/sdk && LLMPROXY_RUN=$(abspath $(LLMPROXY_RUN)) LLMPROXY_WASM=$(CURDIR)/$(WASM) node --test --test-timeout=120000
