@@ -161,3 +161,19 @@ e2e-sdk: build
 	$(GO) build -o $(LLMPROXY_RUN) ./e2e/cmd/llmproxy-run
 	cd e2e/sdk && npm ci --no-audit --no-fund --loglevel=error
 	cd e2e/sdk && LLMPROXY_RUN=$(abspath $(LLMPROXY_RUN)) LLMPROXY_WASM=$(CURDIR)/$(WASM) node --test --test-timeout=120000
+
+# `make e2e-prometheus`: llmproxy-run proxy -mock plays every recorded case;
+# a real Prometheus (Debian's package: apt-get install prometheus) on
+# loopback scrapes its admin port each second, and every query of
+# istio/grafana-dashboard.json must return a series (e2e/prometheus);
+# results in build/e2e-prometheus/.
+
+PROMETHEUS ?= prometheus
+
+.PHONY: e2e-prometheus
+
+e2e-prometheus: build
+	@command -v $(PROMETHEUS) >/dev/null || { echo "e2e-prometheus NOT RUN: needs a prometheus binary (apt-get install prometheus, or PROMETHEUS=path)"; exit 1; }
+	$(GO) build -o $(LLMPROXY_RUN) ./e2e/cmd/llmproxy-run
+	LLMPROXY_RUN=$(abspath $(LLMPROXY_RUN)) LLMPROXY_WASM=$(CURDIR)/$(WASM) PROMETHEUS=$$(command -v $(PROMETHEUS)) \
+		$(GO) test -tags prometheus -count=1 -v -timeout 5m -run '^TestDashboardQueriesReturnData$$' ./e2e/prometheus
