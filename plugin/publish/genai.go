@@ -36,24 +36,16 @@ type GenAITags struct {
 // GenAIStatName writes a GenAI metric name with its attributes, the error
 // type only on failed calls, then any further tags.
 func GenAIStatName(metric string, t GenAITags, more ...Tag) string {
-	var b strings.Builder
-	b.WriteString(metric)
-	for _, kv := range [...]Tag{
+	if t.ErrorType != "" {
+		more = append([]Tag{{GenAIErrorType, t.ErrorType}}, more...)
+	}
+	return statName(metric, [...]Tag{
 		{GenAIProvider, t.Provider},
 		{GenAIOperation, t.Operation},
 		{GenAIRequestModel, t.RequestModel},
 		{GenAIResponseModel, t.ResponseModel},
 		{GenAIServerAddress, t.Server},
-		{GenAIErrorType, t.ErrorType},
-	} {
-		if kv.Value != "" || kv.Name != GenAIErrorType {
-			writeTag(&b, kv)
-		}
-	}
-	for _, kv := range more {
-		writeTag(&b, kv)
-	}
-	return b.String()
+	}, "", more)
 }
 
 // GenAIProviderName is gen_ai.provider.name for an API family and the host

@@ -21,31 +21,33 @@ type Tag struct{ Name, Value string }
 // StatName writes a metric name with its tags as "|tag=value" segments,
 // then any further tags. Values must already be clean (see CleanTag).
 func StatName(metric string, t Tags, more ...Tag) string {
-	var b strings.Builder
-	b.Grow(len(metric) + 128 + len(t.SourceWorkload) + len(t.SourceNamespace) + len(t.DestinationService) + len(t.Model) + len(t.Consumer))
-	b.WriteString(metric)
-	for _, kv := range [...]Tag{
+	return statName(metric, [...]Tag{
 		{TagSourceWorkload, t.SourceWorkload},
 		{TagSourceNamespace, t.SourceNamespace},
 		{TagDestinationService, t.DestinationService},
 		{TagModel, t.Model},
 		{TagConsumer, t.Consumer},
-	} {
-		if kv.Value != "" || kv.Name != TagConsumer {
-			writeTag(&b, kv)
-		}
-	}
-	for _, kv := range more {
-		writeTag(&b, kv)
-	}
-	return b.String()
+	}, TagConsumer, more)
 }
 
-func writeTag(b *strings.Builder, t Tag) {
-	b.WriteByte('|')
-	b.WriteString(t.Name)
-	b.WriteByte('=')
-	b.WriteString(t.Value)
+// statName writes metric, then each tag, leaving optional out when empty,
+// then more.
+func statName(metric string, tags [5]Tag, optional string, more []Tag) string {
+	var b strings.Builder
+	b.Grow(len(metric) + 160)
+	b.WriteString(metric)
+	for _, list := range [...][]Tag{tags[:], more} {
+		for _, kv := range list {
+			if kv.Value == "" && kv.Name == optional {
+				continue
+			}
+			b.WriteByte('|')
+			b.WriteString(kv.Name)
+			b.WriteByte('=')
+			b.WriteString(kv.Value)
+		}
+	}
+	return b.String()
 }
 
 // RequestsStatName is MetricRequests' name for one outcome and, for

@@ -26,17 +26,7 @@ var tinygoAcceptsGo = map[string][2]int{
 // whose _start returns (wasi-legacy, which needs -scheduler=none), and be
 // the one docs/tinygo.md names.
 func TestTinyGoPinFitsTheModule(t *testing.T) {
-	root, err := fixture.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(root, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	_, read := repoFiles(t)
 	goLine := regexp.MustCompile(`(?m)^go 1\.(\d+)`).FindStringSubmatch(read("go.mod"))
 	makefile := read("Makefile")
 	image := regexp.MustCompile(`(?m)^TINYGO_IMAGE \?= (\S+:(\S+))$`).FindStringSubmatch(makefile)
@@ -75,17 +65,7 @@ var tinygoImageGo = map[string]string{"0.40.1": "1.25.5", "0.41.0": "1.26.2", "0
 // dependencies), which names the SDK at go.mod's version, and with which
 // the plugin's whole import graph resolves for TinyGo's tags.
 func TestTinyGoModFile(t *testing.T) {
-	root, err := fixture.Root()
-	if err != nil {
-		t.Fatal(err)
-	}
-	read := func(name string) string {
-		b, err := os.ReadFile(filepath.Join(root, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return string(b)
-	}
+	root, read := repoFiles(t)
 	makefile := read("Makefile")
 	image := regexp.MustCompile(`(?m)^TINYGO_IMAGE \?= \S+:(\S+)$`).FindStringSubmatch(makefile)
 	if image == nil {
@@ -131,4 +111,20 @@ func versionAfter(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// repoFiles is the repository root and a reader of the files under it.
+func repoFiles(t *testing.T) (string, func(name string) string) {
+	t.Helper()
+	root, err := fixture.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root, func(name string) string {
+		b, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
 }
