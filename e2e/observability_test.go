@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -285,6 +286,13 @@ func TestGenAIInWasm(t *testing.T) {
 	}
 	if find(s, "gen_ai_client_operation_duration", "error_type=auth") == 0 {
 		t.Error("no failed call with error_type")
+	}
+	// The buckets are envoy.yaml's histogram_bucket_settings, the ones the
+	// conventions recommend, not Envoy's defaults.
+	prom := h.Prometheus()
+	if !regexp.MustCompile(`(?m)^gen_ai_client_token_usage_bucket\{gen_ai_token_type="input",.*le="67108864"\} [1-9]`).MatchString(prom) ||
+		!regexp.MustCompile(`(?m)^gen_ai_client_operation_duration_bucket\{.*le="81920"\} [1-9]`).MatchString(prom) {
+		t.Error("the GenAI histograms do not have the configured buckets")
 	}
 }
 

@@ -26,15 +26,24 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 )
 
+// HistogramBuckets is one stats_config.histogram_bucket_settings entry,
+// matched by prefix or exactly.
+type HistogramBuckets struct {
+	Prefix, Exact string
+	Buckets       []float64
+}
+
 // StatsTag is one stats_config.stats_tags entry.
 type StatsTag struct{ Name, Regex string }
 
 // Config is what the tests need from envoy.yaml.
 type Config struct {
-	Bootstrap    *bootstrapv3.Bootstrap
-	StatsTags    []StatsTag
-	NodeMetadata map[string]string
-	PluginConfig string
+	Bootstrap *bootstrapv3.Bootstrap
+	StatsTags []StatsTag
+	// HistogramBuckets are stats_config.histogram_bucket_settings.
+	HistogramBuckets []HistogramBuckets
+	NodeMetadata     map[string]string
+	PluginConfig     string
 	// AccessLog maps each JSON access-log key to its format string.
 	AccessLog map[string]string
 }
@@ -123,6 +132,10 @@ func walkAny(m protoreflect.Message, fn func(*anypb.Any)) {
 
 func extract(b *bootstrapv3.Bootstrap) (*Config, error) {
 	c := &Config{Bootstrap: b, NodeMetadata: map[string]string{}}
+	for _, hb := range b.GetStatsConfig().GetHistogramBucketSettings() {
+		c.HistogramBuckets = append(c.HistogramBuckets, HistogramBuckets{
+			Prefix: hb.GetMatch().GetPrefix(), Exact: hb.GetMatch().GetExact(), Buckets: hb.GetBuckets()})
+	}
 	for _, t := range b.GetStatsConfig().GetStatsTags() {
 		c.StatsTags = append(c.StatsTags, StatsTag{Name: t.GetTagName(), Regex: t.GetRegex()})
 	}

@@ -64,8 +64,9 @@ type Options struct {
 	NodeMetadata           map[string]string
 	LegacyAttributes       bool // Envoy < 1.33 attribute names (node.*, cluster_name)
 	StatsTags              []StatsTag
-	ObserveOnly            bool // any non-Continue callback result fails Do()
-	BufferLimit            int  // 0 => 1 MiB (Envoy per_connection_buffer_limit_bytes default)
+	HistogramBuckets       []HistogramBuckets // stats_config.histogram_bucket_settings
+	ObserveOnly            bool               // any non-Continue callback result fails Do()
+	BufferLimit            int                // 0 => 1 MiB (Envoy per_connection_buffer_limit_bytes default)
 	// LogLevel is what proxy_get_log_level returns (0=trace … 5=critical);
 	// nil means info (2). A pointer because 0 is a real level.
 	LogLevel       *int

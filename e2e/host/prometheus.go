@@ -94,7 +94,11 @@ func writeHistogram(b *strings.Builder, name string, s Stat) {
 	if bucketTags != "" {
 		bucketTags += ","
 	}
-	for i, edge := range defaultBuckets {
+	edges := s.Edges
+	if edges == nil {
+		edges = defaultBuckets
+	}
+	for i, edge := range edges {
 		var n uint64
 		if i < len(s.Buckets) {
 			n = s.Buckets[i]
@@ -104,4 +108,23 @@ func writeHistogram(b *strings.Builder, name string, s Stat) {
 	fmt.Fprintf(b, "%s_bucket{%sle=\"+Inf\"} %d\n", name, bucketTags, s.Value)
 	fmt.Fprintf(b, "%s_sum{%s} %d\n", name, tags, s.Sum)
 	fmt.Fprintf(b, "%s_count{%s} %d\n", name, tags, s.Value)
+}
+
+// HistogramBuckets is one stats_config.histogram_bucket_settings entry: the
+// buckets of the histograms whose name starts with Prefix (or is Exact).
+type HistogramBuckets struct {
+	Prefix, Exact string
+	Buckets       []float64
+}
+
+// bucketEdges are a histogram's buckets: the first matching setting, else
+// Envoy's defaults (source/common/stats/histogram_impl.cc
+// HistogramSettingsImpl::buckets, matched on the full stat name).
+func (h *Host) bucketEdges(name string) []float64 {
+	for _, hb := range h.opts.HistogramBuckets {
+		if hb.Exact != "" && name == hb.Exact || hb.Prefix != "" && strings.HasPrefix(name, hb.Prefix) {
+			return hb.Buckets
+		}
+	}
+	return defaultBuckets
 }

@@ -24,7 +24,8 @@ type Stat struct {
 	Value            uint64      // counter/gauge value; histogram sample count
 	Samples          []uint64    // histogram samples, the first MaxSamples
 	Sum              uint64      // histogram: sum of the samples
-	Buckets          []uint64    // histogram: samples <= each of Envoy's default bucket edges
+	Buckets          []uint64    // histogram: samples <= each edge of Edges
+	Edges            []float64   // histogram: Envoy's default buckets, or the first matching HistogramBuckets
 }
 
 // MaxSamples bounds the samples a histogram keeps, so a long run does not
@@ -207,9 +208,10 @@ func (h *Host) exportMetrics(b wazero.HostModuleBuilder) {
 				m.Samples = append(m.Samples, s[1])
 			}
 			if m.Buckets == nil {
-				m.Buckets = make([]uint64, len(defaultBuckets))
+				m.Edges = h.bucketEdges(m.Name)
+				m.Buckets = make([]uint64, len(m.Edges))
 			}
-			for i, edge := range defaultBuckets {
+			for i, edge := range m.Edges {
 				if float64(s[1]) <= edge {
 					m.Buckets[i]++
 				}

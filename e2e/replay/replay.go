@@ -72,6 +72,9 @@ func Options(cfg *envoyconfig.Config) host.Options {
 	for _, t := range cfg.StatsTags {
 		o.StatsTags = append(o.StatsTags, host.StatsTag{Name: t.Name, Regex: t.Regex})
 	}
+	for _, hb := range cfg.HistogramBuckets {
+		o.HistogramBuckets = append(o.HistogramBuckets, host.HistogramBuckets(hb))
+	}
 	return o
 }
 

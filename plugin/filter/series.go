@@ -122,15 +122,20 @@ func (p *Plugin) genAITags(c *call, asm publish.Tags) publish.GenAITags {
 	if t.RequestModel, ok = capLabel(p.models, publish.CleanTag(c.rec.RequestModel, max), p.cfg.MaxModelLabels); !ok {
 		p.overflow |= overflowModel
 	}
-	if t.ResponseModel, ok = capLabel(p.models, publish.CleanTag(c.rec.ResponseModel, max), p.cfg.MaxModelLabels); !ok {
-		p.overflow |= overflowModel
+	if c.rec.ResponseModel != "" {
+		if t.ResponseModel, ok = capLabel(p.models, publish.CleanTag(c.rec.ResponseModel, max), p.cfg.MaxModelLabels); !ok {
+			p.overflow |= overflowModel
+		}
 	}
 	if c.rec.ErrorType != "" {
 		t.ErrorType = c.rec.ErrorType
 	}
 	if _, ok := p.genAISets[t]; !ok {
 		if !p.admit(genAIPerSet) {
-			t.RequestModel, t.ResponseModel, t.Server = OtherModel, OtherModel, OtherModel
+			t.RequestModel, t.Server = OtherModel, OtherModel
+			if t.ResponseModel != "" {
+				t.ResponseModel = OtherModel
+			}
 			p.overflow |= overflowSeries
 		}
 		p.genAISets[t] = struct{}{}

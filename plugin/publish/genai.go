@@ -33,8 +33,9 @@ type GenAITags struct {
 	Provider, Operation, RequestModel, ResponseModel, Server, ErrorType string
 }
 
-// GenAIStatName writes a GenAI metric name with its attributes, the error
-// type only on failed calls, then any further tags.
+// GenAIStatName writes a GenAI metric name with its attributes, the
+// response model only when the response named one and the error type only
+// on failed calls, as the conventions ask, then any further tags.
 func GenAIStatName(metric string, t GenAITags, more ...Tag) string {
 	if t.ErrorType != "" {
 		more = append([]Tag{{GenAIErrorType, t.ErrorType}}, more...)
@@ -42,10 +43,10 @@ func GenAIStatName(metric string, t GenAITags, more ...Tag) string {
 	return statName(metric, [...]Tag{
 		{GenAIProvider, t.Provider},
 		{GenAIOperation, t.Operation},
+		{GenAIServerAddress, t.Server},
 		{GenAIRequestModel, t.RequestModel},
 		{GenAIResponseModel, t.ResponseModel},
-		{GenAIServerAddress, t.Server},
-	}, "", more)
+	}, GenAIResponseModel, more)
 }
 
 // GenAIProviderName is gen_ai.provider.name for an API family and the host
