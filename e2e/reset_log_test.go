@@ -55,3 +55,37 @@ func testResetStreamAccessLog(t *testing.T, h *host.Host) {
 		})
 	}
 }
+
+// TestResetBeforeResponseAccessLog: a stream that ends before any response
+// (the client left, or the upstream never answered) is logged as
+// incomplete with its model, in both access-log orders; the VM lives on.
+// Reading the absent response used to panic: recovered in this build, a
+// VM abort under TinyGo.
+func TestResetBeforeResponseAccessLog(t *testing.T) {
+	for _, onLogFirst := range []bool{false, true} {
+		opts := replay.Options(envoy)
+		opts.OnLogFirst = onLogFirst
+		h := newHost(t, opts)
+		c := caseNamed(t, "openai/chat_json")
+		ex := replay.Exchange(c, nil, 0)
+		ex.ResetBeforeResponse = true
+		res := do2(t, h, ex)
+		line, err := replay.AccessLogLine(envoy, ex, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var log map[string]any
+		if err := json.Unmarshal([]byte(line), &log); err != nil {
+			t.Fatal(err)
+		}
+		if log["usage_status"] != "incomplete" || log["request_model"] != "gpt-4o-mini" || log["request_prompt_tokens"] != nil {
+			t.Fatalf("on_log first %v: %s", onLogFirst, line)
+		}
+		for _, l := range res.Logs {
+			if l.Level == "error" {
+				t.Fatalf("plugin logged %s", l.Message)
+			}
+		}
+		do(t, h, replay.Exchange(c, nil, 0)) // the VM still serves
+	}
+}

@@ -14,6 +14,10 @@ type Exchange struct {
 	// ResetAfterResponseBodyChunks > 0 simulates a downstream reset: only that
 	// many response chunks arrive, never end_of_stream, then log/done/delete.
 	ResetAfterResponseBodyChunks int
+	// ResetBeforeResponse: the stream is reset once the request is sent,
+	// before any response (the client left, or the upstream never
+	// answered); then log/done/delete.
+	ResetBeforeResponse bool
 }
 
 // CallbackAction is one filter callback and the action it returned.

@@ -71,6 +71,10 @@ func (h *Host) runStream(ctx context.Context, s *stream) error {
 	if !s.req.hdrSent || len(s.req.held) > 0 {
 		return fmt.Errorf("request stalled: plugin paused the request and never continued it (Envoy waits for proxy_continue_stream)")
 	}
+	if ex.ResetBeforeResponse {
+		s.res.Reset, s.ended = true, true
+		return nil
+	}
 	s.respCode, _ = strconv.Atoi(headerValue(ex.ResponseHeaders, ":status"))
 	s.res.ResponseCode = s.respCode
 	if err := h.runSide(ctx, s, &s.resp, ex.ResponseHeaders, ex.ResponseBody, ex.ResponseTrailers,

@@ -270,6 +270,8 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 	rec.ResponseModel = r.v.model
 	rec.Stream = r.format.Streamed() || r.format == FormatJSON && r.scan.TopLevelArray()
 	switch {
+	case r.status == 0: // no response reached the plugin
+		rec.Outcome = usage.Incomplete
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
 		rec.ErrorType = classify(r.status, r.v.errCode, r.v.errKind, r.v.errMsg, r.v.errDetail)

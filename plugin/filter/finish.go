@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"github.com/llmproxy/llmproxy/plugin/api"
 	"github.com/llmproxy/llmproxy/plugin/cost"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
@@ -23,6 +24,9 @@ func (s *Stream) publishRequestModel(h proxy.Host, m string) {
 func (s *Stream) finish(h proxy.Host, complete bool) {
 	c := s.call
 	c.finished = true
+	if !c.respStarted { // the stream ended before any response
+		c.resp.Start(c.fam, api.FormatNone, 0)
+	}
 	c.resp.Finish(&c.rec, complete)
 	c.rec.RequestModel = c.published
 	end := h.Now()

@@ -50,6 +50,10 @@ func FuzzStream(f *testing.F) {
 			h.chunk = ch
 			s.OnRequestBody(h, len(ch), i == len(chunks)-1)
 		}
+		if seed%7 == 3 { // the client leaves before any response
+			s.OnLog(h)
+			return
+		}
 		s.OnResponseHeaders(h, len(respBody) == 0)
 		chunks = fixture.Split(respBody, fixture.RandomCuts(rng, len(respBody), 1+rng.Intn(64)))
 		if seed%5 == 0 && len(chunks) > 1 { // a reset: no end of stream

@@ -41,6 +41,7 @@ type call struct {
 	costMicros               uint64
 	price                    *cost.Price // nil: not priced
 	finished                 bool
+	respStarted              bool // the response headers came
 
 	// Routing and rewriting (off unless configured).
 	provider   *config.Provider
@@ -179,6 +180,7 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 	status, _ := strconv.Atoi(st)
 	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
 	c.resp.Start(c.fam, api.FormatOf(ct), status)
+	c.respStarted = true
 	s.publishStream(h, api.FormatOf(ct).Streamed())
 	ce, _ := h.Header(proxy.ResponseHeaders, "content-encoding")
 	if !c.body.Start(ce) {
