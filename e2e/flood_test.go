@@ -32,8 +32,17 @@ func floodExchange(authority, model string) host.Exchange {
 // within the label caps and max_metrics; Envoy would never free what they
 // defined.
 func TestLabelFlood(t *testing.T) {
+	t.Run("asm", func(t *testing.T) { testLabelFlood(t, "") })
+	t.Run("asm and gen_ai", func(t *testing.T) { testLabelFlood(t, `{"metrics": ["asm", "gen_ai"]}`) })
+}
+
+func testLabelFlood(t *testing.T, config string) {
 	const calls = 10000
-	h := newHost(t, replay.Options(envoy))
+	opts := replay.Options(envoy)
+	if config != "" {
+		opts.PluginConfig = []byte(config)
+	}
+	h := newHost(t, opts)
 	for i := range calls {
 		do2(t, h, floodExchange(fmt.Sprintf("h%05d.example", i), fmt.Sprintf("m%05d", i)))
 	}
@@ -43,8 +52,10 @@ func TestLabelFlood(t *testing.T) {
 	if n := len(labels["llmproxy_destination_service"]); n > 101 {
 		t.Errorf("%d destination values, want at most 100 and other", n)
 	}
-	if n := len(labels["llmproxy_model"]); n > 101 {
-		t.Errorf("%d model values, want at most 100 and other", n)
+	for _, l := range []string{"llmproxy_model", "gen_ai_request_model", "gen_ai_response_model", "server_address"} {
+		if n := len(labels[l]); n > 101 {
+			t.Errorf("%d %s values, want at most 100 and other", n, l)
+		}
 	}
 	if defined > 5000 {
 		t.Errorf("%d stats defined, over max_metrics", defined)

@@ -18,10 +18,13 @@ func TestVariantsAgreeNatively(t *testing.T) {
 	for i := range workloads {
 		w := &workloads[i]
 		for _, v := range variants {
+			if !v.runs(w) {
+				continue
+			}
 			t.Run(w.Name+"/"+v.name, func(t *testing.T) {
 				h := memhost.New(envoy.NodeMetadata)
 				root := v.native()
-				if err := root.Configure(h, []byte(envoy.PluginConfig)); err != nil {
+				if err := root.Configure(h, []byte(v.pluginConfig())); err != nil {
 					t.Fatal(err)
 				}
 				if !h.Run(root.NewHTTP(), &w.Exchange) {
@@ -52,6 +55,9 @@ func TestVariantsAgreeInWasm(t *testing.T) {
 			continue
 		}
 		for _, v := range variants {
+			if !v.runs(w) {
+				continue
+			}
 			t.Run(w.Name+"/"+v.name, func(t *testing.T) {
 				h := v.newHost(t, false)
 				res, err := h.Do(context.Background(), w.Exchange)

@@ -24,13 +24,17 @@ func BenchmarkExchange(b *testing.B) {
 	for i := range workloads {
 		w := &workloads[i]
 		for _, v := range variants {
-			b.Run("level=native/work="+w.Name+"/impl="+v.name, func(b *testing.B) { benchNative(b, v, w) })
+			if v.runs(w) {
+				b.Run("level=native/work="+w.Name+"/impl="+v.name, func(b *testing.B) { benchNative(b, v, w) })
+			}
 		}
 	}
 	for i := range workloads {
 		w := &workloads[i]
 		for _, v := range variants {
-			b.Run("level=wasm/work="+w.Name+"/impl="+v.name, func(b *testing.B) { benchWasm(b, v, w) })
+			if v.runs(w) {
+				b.Run("level=wasm/work="+w.Name+"/impl="+v.name, func(b *testing.B) { benchWasm(b, v, w) })
+			}
 		}
 	}
 }
@@ -38,7 +42,7 @@ func BenchmarkExchange(b *testing.B) {
 func benchNative(b *testing.B, v *variant, w *workload.Workload) {
 	h := memhost.New(envoy.NodeMetadata)
 	root := v.native()
-	if err := root.Configure(h, []byte(envoy.PluginConfig)); err != nil {
+	if err := root.Configure(h, []byte(v.pluginConfig())); err != nil {
 		b.Fatal(err)
 	}
 	ex := &w.Exchange

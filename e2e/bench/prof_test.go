@@ -28,14 +28,18 @@ func TestWasmProfile(t *testing.T) {
 	if name == "" {
 		t.Skip("set LLMPROXY_WASMPROF to a workload name")
 	}
-	v := variants[len(variants)-1]
+	v := llmproxy
 	for _, o := range variants {
 		if o.name == os.Getenv("LLMPROXY_WASMPROF_IMPL") {
 			v = o
 		}
 	}
 	v.module(t)
-	wasm, err := os.ReadFile(wasmDir + "/" + v.name + ".wasm")
+	file := v
+	if v.base != nil {
+		file = v.base
+	}
+	wasm, err := os.ReadFile(wasmDir + "/" + file.name + ".wasm")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,12 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -31,6 +33,11 @@ type variant struct {
 	pkg    string            // the package main built into the .wasm
 	reads  bool              // publishes the model and usage
 	state  map[string]string // fixed filter state it leaves, if it does not read
+	// llmproxy with an option on: its plugin configuration, the variant
+	// whose module it runs, and the workloads it is timed on.
+	config string
+	base   *variant
+	works  []string
 
 	once sync.Once
 	mod  *host.Module
@@ -38,12 +45,60 @@ type variant struct {
 	err  error
 }
 
+var llmproxy = &variant{name: "llmproxy", native: func() proxy.Root { return filter.NewPlugin() }, pkg: "./plugin", reads: true}
+
 var variants = []*variant{
 	{name: "floor", native: func() proxy.Root { return baseline.Floor{} }, pkg: "./e2e/bench/wasm/floor"},
 	{name: "contract", native: func() proxy.Root { return baseline.NewContract() }, pkg: "./e2e/bench/wasm/contract", state: baseline.ContractState},
 	{name: "publish", native: func() proxy.Root { return baseline.NewPublish() }, pkg: "./e2e/bench/wasm/publish", state: baseline.PublishState},
 	{name: "bufparse", native: func() proxy.Root { return baseline.NewBufParse() }, pkg: "./e2e/bench/wasm/bufparse", reads: true},
-	{name: "llmproxy", native: func() proxy.Root { return filter.NewPlugin() }, pkg: "./plugin", reads: true},
+	llmproxy,
+	// Each opt-in option alone, then all of them, on the common call and
+	// a stream: what each costs is its row less llmproxy's.
+	withOption("params", `{"request_parameters": true}`),
+	withOption("prices", pricesConfig()),
+	withOption("consumer", `{"consumer": {"api_key_fingerprint": true}, "consumer_label": true}`),
+	withOption("genai", `{"metrics": ["asm", "gen_ai"]}`),
+	withOption("all", allOptions()),
+}
+
+func withOption(name, config string) *variant {
+	return &variant{name: "llmproxy+" + name, native: llmproxy.native, pkg: llmproxy.pkg, reads: true,
+		config: config, base: llmproxy, works: []string{"json2k", "sse400"}}
+}
+
+// pricesConfig is examples/prices.json, the table users start from.
+func pricesConfig() string {
+	root, _ := fixture.Root()
+	b, err := os.ReadFile(filepath.Join(root, "examples", "prices.json"))
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func allOptions() string {
+	var c map[string]any
+	if err := json.Unmarshal([]byte(pricesConfig()), &c); err != nil {
+		panic(err)
+	}
+	c["request_parameters"], c["metrics"] = true, []string{"asm", "gen_ai"}
+	c["consumer"], c["consumer_label"] = map[string]any{"api_key_fingerprint": true}, true
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// pluginConfig is the variant's plugin configuration.
+func (v *variant) pluginConfig() string {
+	if v.config != "" {
+		return v.config
+	}
+	return envoy.PluginConfig
+}
+
+// runs says whether the variant is timed on workload w.
+func (v *variant) runs(w *workload.Workload) bool {
+	return v.works == nil || slices.Contains(v.works, w.Name)
 }
 
 var (
@@ -79,6 +134,9 @@ func run(m *testing.M) int {
 // plugin.wasm, and compiles it for the host.
 func (v *variant) module(tb testing.TB) (*host.Module, int) {
 	tb.Helper()
+	if v.base != nil {
+		return v.base.module(tb)
+	}
 	v.once.Do(func() {
 		root, err := fixture.Root()
 		if err != nil {
@@ -114,6 +172,7 @@ func (v *variant) newHost(tb testing.TB, timed bool) *host.Host {
 	tb.Helper()
 	mod, _ := v.module(tb)
 	opts := replay.Options(envoy)
+	opts.PluginConfig = []byte(v.pluginConfig())
 	opts.Lean = timed
 	h, err := host.New(context.Background(), mod, opts)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/llmproxy/llmproxy/plugin/cost"
 	"github.com/llmproxy/llmproxy/plugin/fingerprint"
 	"github.com/llmproxy/llmproxy/plugin/proxy"
 	"github.com/llmproxy/llmproxy/plugin/publish"
@@ -23,7 +24,10 @@ func (p *Plugin) readConsumer(h proxy.Host, c *call) {
 		return
 	}
 	if key := clientKey(h); key != "" {
-		c.consumer = fingerprint.Of(key)
+		if key != p.lastKey { // one client mostly sends the same key
+			p.lastKey, p.lastFingerprint = key, fingerprint.Of(key)
+		}
+		c.consumer = p.lastFingerprint
 	}
 }
 
@@ -77,10 +81,24 @@ func (s *Stream) price(dest string) {
 	if t.Empty() || !c.rec.HasTokens() {
 		return
 	}
-	for _, m := range [...]string{c.rec.ResponseModel, c.rec.RequestModel} {
-		if pr := t.Lookup(m, c.rec.API, dest); pr != nil {
-			c.price, c.costMicros = pr, pr.Micros(&c.rec)
-			return
+	lp := &s.p.lastPrice
+	if !lp.valid || lp.resp != c.rec.ResponseModel || lp.req != c.rec.RequestModel || lp.api != c.rec.API || lp.dest != dest {
+		*lp = lastPrice{valid: true, resp: c.rec.ResponseModel, req: c.rec.RequestModel, api: c.rec.API, dest: dest}
+		for _, m := range [...]string{c.rec.ResponseModel, c.rec.RequestModel} {
+			if lp.price = t.Lookup(m, c.rec.API, dest); lp.price != nil {
+				break
+			}
 		}
 	}
+	if lp.price != nil {
+		c.price, c.costMicros = lp.price, lp.price.Micros(&c.rec)
+	}
+}
+
+// lastPrice is the price of the last call's models, API and destination:
+// a VM mostly sees the same few, and the table is searched entry by entry.
+type lastPrice struct {
+	valid                bool
+	resp, req, api, dest string
+	price                *cost.Price
 }

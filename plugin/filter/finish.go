@@ -51,6 +51,17 @@ func (s *Stream) finish(h proxy.Host, complete bool) {
 	if s.p.cfg.GenAI {
 		s.countGenAI(h, ls)
 	}
+	s.p.countOverflows(h)
+}
+
+// countOverflows counts the call once under each cap its labels ran into.
+func (p *Plugin) countOverflows(h proxy.Host) {
+	for i, name := range overflowMetrics {
+		if p.overflow&(1<<i) != 0 {
+			p.add(h, noSlot, series{metric: name}, 1)
+		}
+	}
+	p.overflow = 0
 }
 
 func elapsedMillis(from, to int64) usage.Count {
@@ -119,12 +130,6 @@ func (s *Stream) publishStream(h proxy.Host, streamed bool) {
 
 func (s *Stream) count(h proxy.Host, ls *lastSeries) {
 	c, p := s.call, s.p
-	for i, name := range overflowMetrics {
-		if p.overflow&(1<<i) != 0 {
-			p.add(h, noSlot, series{metric: name}, 1)
-		}
-	}
-	p.overflow = 0
 	r := &c.rec
 	outcome := publish.Tag{Name: publish.TagOutcome, Value: r.Outcome.String()}
 	if r.Outcome == usage.Error {
@@ -166,29 +171,23 @@ func (s *Stream) count(h proxy.Host, ls *lastSeries) {
 // countGenAI records the OpenTelemetry GenAI client metrics.
 func (s *Stream) countGenAI(h proxy.Host, ls *lastSeries) {
 	c, p := s.call, s.p
-	t := p.genAITags(c, ls.tags)
+	t := p.genAIFor(c, ls)
 	r := &c.rec
-	for _, u := range [...]struct {
+	for i, u := range [...]struct {
 		kind string
 		n    usage.Count
 	}{{"input", r.Prompt}, {"output", r.Completion}} {
 		if u.n.Set {
 			tt := publish.Tag{Name: publish.GenAITokenType, Value: u.kind}
-			p.record(h, noSlot, series{metric: publish.GenAITokenUsage, genAI: t, more: [2]publish.Tag{tt}}, u.n.N)
+			p.record(h, slotGenAI+i, series{metric: publish.GenAITokenUsage, genAI: t, more: [2]publish.Tag{tt}}, u.n.N)
 		}
 	}
 	if r.Duration.Set {
-		p.record(h, noSlot, series{metric: publish.GenAIDuration, genAI: t}, r.Duration.N)
+		p.record(h, slotGenAI+2, series{metric: publish.GenAIDuration, genAI: t}, r.Duration.N)
 	}
 	if r.TimeToFirstByte.Set && r.Stream {
-		p.record(h, noSlot, series{metric: publish.GenAITimeToFirstChunk, genAI: t}, r.TimeToFirstByte.N)
+		p.record(h, slotGenAI+3, series{metric: publish.GenAITimeToFirstChunk, genAI: t}, r.TimeToFirstByte.N)
 	}
-	for i, name := range overflowMetrics { // genAITags may have run into a cap
-		if p.overflow&(1<<i) != 0 {
-			p.add(h, noSlot, series{metric: name}, 1)
-		}
-	}
-	p.overflow = 0
 }
 
 // setState publishes a value that came with the traffic, cleaned.

@@ -25,8 +25,11 @@ type Plugin struct {
 	consumers    map[string]struct{}
 	tagSets      map[publish.Tags]struct{}
 	genAISets    map[publish.GenAITags]struct{}
-	reserved     int  // metrics the admitted tag sets may define
-	full         bool // max_metrics reached: said once in the log
+	reserved     int // metrics the admitted tag sets may define
+	lastPrice    lastPrice
+	// The last API key fingerprinted and its fingerprint; never logged.
+	lastKey, lastFingerprint string
+	full                     bool // max_metrics reached: said once in the log
 
 	free []*call // finished calls, for reuse
 	last lastSeries

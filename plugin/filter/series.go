@@ -109,6 +109,23 @@ func (p *Plugin) tagsFor(h proxy.Host, cluster, authority, model, consumer strin
 	return t, over
 }
 
+// genAIFor returns a call's GenAI attributes, from the last call's if they
+// were made from the same values; the slots of their series go with them.
+func (p *Plugin) genAIFor(c *call, ls *lastSeries) publish.GenAITags {
+	key := [5]string{c.rec.RequestModel, c.rec.ResponseModel, c.path, c.rec.ErrorType, c.rec.API}
+	if ls.genAIValid && ls.genAIKey == key {
+		p.overflow |= ls.genAIOver
+		return ls.genAI
+	}
+	before := p.overflow
+	ls.genAIValid, ls.genAIKey, ls.genAI = true, key, p.genAITags(c, ls.tags)
+	ls.genAIOver = p.overflow &^ before
+	for i := slotGenAI; i < numSlots; i++ {
+		ls.defined[i] = false
+	}
+	return ls.genAI
+}
+
 // genAITags are a call's GenAI attributes, capped like the ASM tags.
 func (p *Plugin) genAITags(c *call, asm publish.Tags) publish.GenAITags {
 	max := p.cfg.MaxTagLength
@@ -179,8 +196,13 @@ type lastSeries struct {
 	cluster, authority, model, consumer string // as read, before cleaning
 	tags                                publish.Tags
 	overflowed                          overflows
-	ids                                 [numSlots]uint32
-	defined                             [numSlots]bool
+	// The GenAI attributes of the last call, and what they were made from.
+	genAIValid bool
+	genAIKey   [5]string // request and response model as read, path, error type, API
+	genAI      publish.GenAITags
+	genAIOver  overflows // the caps they ran into, counted again on each call
+	ids        [numSlots]uint32
+	defined    [numSlots]bool
 }
 
 // Series slots of lastSeries: requests by outcome, then tokens in the
@@ -193,7 +215,8 @@ const (
 	slotDuration = slotTTFT + 1
 	slotCost     = slotDuration + 1
 	slotUnpriced = slotCost + 1
-	numSlots     = slotUnpriced + 1
+	slotGenAI    = slotUnpriced + 1 // input, output, duration, time to first chunk
+	numSlots     = slotGenAI + 4
 )
 
 // seriesFor returns the tags of a call, from the last call's if they match.
