@@ -144,7 +144,11 @@ func (v *variant) module(tb testing.TB) (*host.Module, int) {
 			return
 		}
 		out := filepath.Join(wasmDir, v.name+".wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-ldflags=-s -w", "-o", out, v.pkg)
+		ldflags := "-ldflags=-s -w" // as make build
+		if os.Getenv("LLMPROXY_WASMPROF") != "" {
+			ldflags = "-ldflags=" // the profiler needs the function names
+		}
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", ldflags, "-o", out, v.pkg)
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 		if b, err := cmd.CombinedOutput(); err != nil {
