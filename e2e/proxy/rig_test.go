@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/llmproxy/llmproxy/e2e/mockllm"
 	"github.com/llmproxy/llmproxy/e2e/replay"
 	"github.com/llmproxy/llmproxy/internal/fixture"
+	"github.com/llmproxy/llmproxy/internal/syncbuf"
 )
 
 var (
@@ -55,25 +55,9 @@ func setup() (err error) {
 }
 
 // buffer is an io.Writer the proxy and the test share.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type buffer struct{ syncbuf.Buffer }
 
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.b.Len() == 0 {
-		return nil
-	}
-	return strings.Split(strings.TrimSpace(b.b.String()), "\n")
-}
+func (b *buffer) lines() []string { return b.Lines() }
 
 // waitLines waits for n lines: the proxy writes its access log once the
 // call is over, which may be after the client read the last byte.

@@ -9,30 +9,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/llmproxy/llmproxy/internal/fixture"
+	"github.com/llmproxy/llmproxy/internal/syncbuf"
 )
 
 // syncBuffer is stdout or stderr shared with the command.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer
 
 // baseArgs point the command at the repository's envoy.yaml and the
 // plugin make test built (else the command builds it).
