@@ -2,6 +2,7 @@ package baseline
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -11,8 +12,12 @@ import (
 )
 
 // BufParse reads usage the way peer plugins do: append the whole body, then
-// run gjson over it at the end. It publishes the same filter state and
-// counters as llmproxy, so only the reading differs.
+// run gjson over it at the end. It publishes what llmproxy publishes for
+// the same call, in the same callbacks: the API and the outcome early, the
+// stream flag at the response headers, then the model, the five token
+// counts, the time to first byte, the response model and the outcome as
+// filter state, and the request, token and latency metrics, reading the
+// same headers and the clock as often; so only the reading differs.
 type BufParse struct {
 	workload, namespace string
 	nodeRead            bool
@@ -34,17 +39,29 @@ type bufStream struct {
 	p                  *BufParse
 	llm, sse           bool
 	authority          string
+	start, first       int64
 	req, resp          []byte
 	model              string
-	prompt, compl      gjson.Result
+	usage              gjson.Result
+	respModel          string
 	hasUsage, finished bool
 }
 
 func (s *bufStream) OnRequestHeaders(h proxy.Host, _ bool) proxy.Action {
 	m, _ := h.Header(proxy.RequestHeaders, ":method")
+	if m != "POST" {
+		return proxy.Continue
+	}
 	path, _ := h.Header(proxy.RequestHeaders, ":path")
-	s.llm = m == "POST" && (strings.HasSuffix(path, "/completions") || strings.HasSuffix(path, "/embeddings"))
+	s.llm = strings.HasSuffix(path, "/completions") || strings.HasSuffix(path, "/embeddings")
 	s.authority, _ = h.Header(proxy.RequestHeaders, ":authority")
+	h.Header(proxy.RequestHeaders, "content-type")
+	h.Header(proxy.RequestHeaders, "accept-encoding")
+	if s.llm {
+		s.start = h.Now()
+		h.SetFilterState(publish.KeyAPI, "openai")
+		h.SetFilterState(publish.KeyUsageStatus, "incomplete")
+	}
 	return proxy.Continue
 }
 
@@ -62,14 +79,23 @@ func (s *bufStream) OnRequestBody(h proxy.Host, size int, end bool) proxy.Action
 }
 
 func (s *bufStream) OnResponseHeaders(h proxy.Host, _ bool) proxy.Action {
+	if !s.llm {
+		return proxy.Continue
+	}
+	h.Header(proxy.ResponseHeaders, ":status")
 	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
+	h.Header(proxy.ResponseHeaders, "content-encoding")
 	s.sse = strings.HasPrefix(ct, "text/event-stream")
+	h.SetFilterState(publish.KeyStream, strconv.FormatBool(s.sse))
 	return proxy.Continue
 }
 
 func (s *bufStream) OnResponseBody(h proxy.Host, size int, end bool) proxy.Action {
 	if !s.llm || s.finished {
 		return proxy.Continue
+	}
+	if size > 0 && s.first == 0 {
+		s.first = h.Now()
 	}
 	h.ReadBody(proxy.ResponseBody, size, func(b []byte) { s.resp = append(s.resp, b...) })
 	if end {
@@ -84,35 +110,54 @@ func (s *bufStream) OnLog(h proxy.Host) {}
 // by event, the last usage winning.
 func (s *bufStream) finish(h proxy.Host) {
 	s.finished = true
+	end := h.Now()
 	if !s.sse {
-		s.usage(s.resp)
+		s.read(s.resp)
 	}
 	for rest := s.resp; s.sse && len(rest) > 0; {
 		var line []byte
 		line, rest, _ = bytes.Cut(rest, []byte("\n"))
 		data, ok := bytes.CutPrefix(line, []byte("data:"))
 		if data = bytes.TrimSpace(data); ok && len(data) > 0 && data[0] == '{' {
-			s.usage(data)
+			s.read(data)
 		}
 	}
 	s.resp = nil
-	if !s.hasUsage {
-		return
+	outcome := "missing"
+	if s.hasUsage {
+		outcome = "reported"
+		u := s.usage
+		for _, kv := range [...]struct{ key, path string }{
+			{publish.KeyPromptTokens, "prompt_tokens"},
+			{publish.KeyCompletionTokens, "completion_tokens"},
+			{publish.KeyTotalTokens, "total_tokens"},
+			{publish.KeyCachedTokens, "prompt_tokens_details.cached_tokens"},
+			{publish.KeyReasoningTokens, "completion_tokens_details.reasoning_tokens"},
+		} {
+			if v := u.Get(kv.path); v.Exists() {
+				h.SetFilterState(kv.key, v.Raw)
+			}
+		}
 	}
-	h.SetFilterState(publish.KeyPromptTokens, s.prompt.Raw)
-	h.SetFilterState(publish.KeyCompletionTokens, s.compl.Raw)
-	s.count(h)
+	ttft, duration := uint64(s.first-s.start)/1e6, uint64(end-s.start)/1e6
+	h.SetFilterState(publish.KeyTTFT, strconv.FormatUint(ttft, 10))
+	if s.respModel != "" {
+		h.SetFilterState(publish.KeyResponseModel, s.respModel)
+	}
+	h.SetFilterState(publish.KeyUsageStatus, outcome)
+	s.count(h, outcome, ttft, duration)
 }
 
-func (s *bufStream) usage(doc []byte) {
-	u := gjson.GetBytes(doc, "usage")
-	if !u.IsObject() {
-		return
+func (s *bufStream) read(doc []byte) {
+	if m := gjson.GetBytes(doc, "model"); m.Exists() {
+		s.respModel = m.String()
 	}
-	s.prompt, s.compl, s.hasUsage = u.Get("prompt_tokens"), u.Get("completion_tokens"), true
+	if u := gjson.GetBytes(doc, "usage"); u.IsObject() {
+		s.usage, s.hasUsage = u, true
+	}
 }
 
-func (s *bufStream) count(h proxy.Host) {
+func (s *bufStream) count(h proxy.Host, outcome string, ttft, duration uint64) {
 	p := s.p
 	if !p.nodeRead {
 		p.nodeRead = true
@@ -126,16 +171,25 @@ func (s *bufStream) count(h proxy.Host) {
 		DestinationService: publish.CleanTag(publish.DestinationService(cluster, s.authority), 128),
 		Model:              publish.CleanTag(s.model, 128),
 	}
-	for _, c := range []struct {
-		metric string
-		n      uint64
-	}{{publish.MetricPromptTokens, s.prompt.Uint()}, {publish.MetricCompletionTokens, s.compl.Uint()}} {
-		name := publish.StatName(c.metric, tags)
-		id, ok := p.counters[name]
+	id := func(kind proxy.MetricKind, name string) uint32 {
+		v, ok := p.counters[name]
 		if !ok {
-			id, _ = h.DefineMetric(proxy.Counter, name)
-			p.counters[name] = id
+			v, _ = h.DefineMetric(kind, name)
+			p.counters[name] = v
 		}
-		h.AddCounter(id, c.n)
+		return v
 	}
+	h.AddCounter(id(proxy.Counter, publish.RequestsStatName(tags, outcome, "")), 1)
+	for _, c := range [...]struct{ metric, path string }{
+		{publish.MetricPromptTokens, "prompt_tokens"},
+		{publish.MetricCompletionTokens, "completion_tokens"},
+		{publish.MetricCachedTokens, "prompt_tokens_details.cached_tokens"},
+		{publish.MetricReasoningTokens, "completion_tokens_details.reasoning_tokens"},
+	} {
+		if n := s.usage.Get(c.path).Uint(); n > 0 {
+			h.AddCounter(id(proxy.Counter, publish.StatName(c.metric, tags)), n)
+		}
+	}
+	h.RecordHistogram(id(proxy.Histogram, publish.StatName(publish.MetricTTFT, tags)), ttft)
+	h.RecordHistogram(id(proxy.Histogram, publish.StatName(publish.MetricDuration, tags)), duration)
 }

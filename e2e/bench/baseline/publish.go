@@ -7,9 +7,9 @@ import (
 
 // Publish is the copy floor plus what publishing an LLM call costs, with
 // nothing read: the host calls llmproxy makes for a streamed call that
-// reports usage (the header reads, the clock, the cluster name, eleven
-// filter-state values and five metric updates), in the same callbacks, with
-// fixed values. What llmproxy does once per VM (node metadata, metric
+// reports usage (the header reads, the clock, the cluster name, twelve
+// filter-state writes of eleven values and five metric updates), in the
+// same callbacks, with fixed values. What llmproxy does once per VM (node metadata, metric
 // definitions) is left out; benchmarks time a warm VM. Set against the
 // floor, it shows how much of llmproxy's cost the contract's host calls
 // take, whatever reads the body.
@@ -32,8 +32,6 @@ var publishValues = [...]struct{ key, value string }{
 	{publish.KeyReasoningTokens, "0"},
 	{publish.KeyTTFT, "0"},
 	{publish.KeyResponseModel, "gpt-4o-mini-2024-07-18"},
-	{publish.KeyAPI, "openai"},
-	{publish.KeyStream, "true"},
 	{publish.KeyUsageStatus, "reported"},
 }
 
@@ -41,6 +39,8 @@ const publishModel = "gpt-4o-mini"
 
 func init() {
 	PublishState["wasm."+publish.KeyRequestModel] = publishModel
+	PublishState["wasm."+publish.KeyAPI] = "openai"
+	PublishState["wasm."+publish.KeyStream] = "true"
 	for _, kv := range publishValues {
 		PublishState["wasm."+kv.key] = kv.value
 	}
@@ -66,6 +66,8 @@ func (s *publishHTTP) OnRequestHeaders(h proxy.Host, _ bool) proxy.Action {
 		h.Header(proxy.RequestHeaders, name)
 	}
 	s.start = h.Now()
+	h.SetFilterState(publish.KeyAPI, "openai")
+	h.SetFilterState(publish.KeyUsageStatus, "incomplete")
 	return proxy.Continue
 }
 
@@ -81,6 +83,7 @@ func (s *publishHTTP) OnResponseHeaders(h proxy.Host, _ bool) proxy.Action {
 	for _, name := range [...]string{":status", "content-type", "content-encoding"} {
 		h.Header(proxy.ResponseHeaders, name)
 	}
+	h.SetFilterState(publish.KeyStream, "true")
 	return proxy.Continue
 }
 
