@@ -43,6 +43,7 @@ type bufStream struct {
 	req, resp          []byte
 	model              string
 	usage              gjson.Result
+	counts             [5]gjson.Result // as usagePaths, read once
 	respModel          string
 	hasUsage, finished bool
 }
@@ -126,16 +127,9 @@ func (s *bufStream) finish(h proxy.Host) {
 	outcome := "missing"
 	if s.hasUsage {
 		outcome = "reported"
-		u := s.usage
-		for _, kv := range [...]struct{ key, path string }{
-			{publish.KeyPromptTokens, "prompt_tokens"},
-			{publish.KeyCompletionTokens, "completion_tokens"},
-			{publish.KeyTotalTokens, "total_tokens"},
-			{publish.KeyCachedTokens, "prompt_tokens_details.cached_tokens"},
-			{publish.KeyReasoningTokens, "completion_tokens_details.reasoning_tokens"},
-		} {
-			if v := u.Get(kv.path); v.Exists() {
-				h.SetFilterState(kv.key, v.Raw)
+		for i, f := range usageFields {
+			if s.counts[i] = s.usage.Get(f.path); s.counts[i].Exists() {
+				h.SetFilterState(f.key, s.counts[i].Raw)
 			}
 		}
 	}
@@ -180,16 +174,21 @@ func (s *bufStream) count(h proxy.Host, outcome string, ttft, duration uint64) {
 		return v
 	}
 	h.AddCounter(id(proxy.Counter, publish.RequestsStatName(tags, outcome, "")), 1)
-	for _, c := range [...]struct{ metric, path string }{
-		{publish.MetricPromptTokens, "prompt_tokens"},
-		{publish.MetricCompletionTokens, "completion_tokens"},
-		{publish.MetricCachedTokens, "prompt_tokens_details.cached_tokens"},
-		{publish.MetricReasoningTokens, "completion_tokens_details.reasoning_tokens"},
-	} {
-		if n := s.usage.Get(c.path).Uint(); n > 0 {
-			h.AddCounter(id(proxy.Counter, publish.StatName(c.metric, tags)), n)
+	for i, f := range usageFields {
+		if n := s.counts[i].Uint(); n > 0 && f.metric != "" {
+			h.AddCounter(id(proxy.Counter, publish.StatName(f.metric, tags)), n)
 		}
 	}
 	h.RecordHistogram(id(proxy.Histogram, publish.StatName(publish.MetricTTFT, tags)), ttft)
 	h.RecordHistogram(id(proxy.Histogram, publish.StatName(publish.MetricDuration, tags)), duration)
+}
+
+// usageFields are the OpenAI usage fields published, each read once: as
+// filter state, and those with a counter as metrics.
+var usageFields = [...]struct{ key, path, metric string }{
+	{publish.KeyPromptTokens, "prompt_tokens", publish.MetricPromptTokens},
+	{publish.KeyCompletionTokens, "completion_tokens", publish.MetricCompletionTokens},
+	{publish.KeyTotalTokens, "total_tokens", ""},
+	{publish.KeyCachedTokens, "prompt_tokens_details.cached_tokens", publish.MetricCachedTokens},
+	{publish.KeyReasoningTokens, "completion_tokens_details.reasoning_tokens", publish.MetricReasoningTokens},
 }
