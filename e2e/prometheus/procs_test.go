@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/llmproxy/llmproxy/internal/syncbuf"
 	"io"
 	"net"
 	"net/http"
@@ -16,11 +15,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/llmproxy/llmproxy/internal/syncbuf"
 )
 
 // client talks to loopback only, never through an environment's proxy.
