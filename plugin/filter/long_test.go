@@ -133,15 +133,9 @@ func TestClosingEventBeyondTheTail(t *testing.T) {
 
 func loadCase(t *testing.T, name string) fixture.Case {
 	t.Helper()
-	cases, err := fixture.Load()
+	c, err := fixture.Named(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cases {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no case %s", name)
-	return fixture.Case{}
+	return c
 }

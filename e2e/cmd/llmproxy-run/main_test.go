@@ -34,17 +34,12 @@ func baseArgs(t *testing.T) []string {
 }
 
 func caseNamed(t *testing.T, name string) fixture.Case {
-	cases, err := fixture.Load()
+	t.Helper()
+	c, err := fixture.Named(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range cases {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no case %s", name)
-	return fixture.Case{}
+	return c
 }
 
 func badConfig(t *testing.T) string {
