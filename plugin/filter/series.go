@@ -179,11 +179,7 @@ func (s *series) name() string {
 	case s.genAI.Provider != "":
 		return publish.GenAIStatName(s.metric, s.genAI, more...)
 	case s.tags == publish.Tags{}:
-		name := s.metric
-		for _, t := range more {
-			name += "|" + t.Name + "=" + t.Value
-		}
-		return name
+		return publish.PlainStatName(s.metric, more...)
 	}
 	return publish.StatName(s.metric, s.tags, more...)
 }

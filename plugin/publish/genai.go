@@ -40,13 +40,14 @@ func GenAIStatName(metric string, t GenAITags, more ...Tag) string {
 	if t.ErrorType != "" {
 		more = append([]Tag{{GenAIErrorType, t.ErrorType}}, more...)
 	}
-	return statName(metric, [...]Tag{
+	tags := [...]Tag{
 		{GenAIProvider, t.Provider},
 		{GenAIOperation, t.Operation},
 		{GenAIServerAddress, t.Server},
 		{GenAIRequestModel, t.RequestModel},
 		{GenAIResponseModel, t.ResponseModel},
-	}, GenAIResponseModel, more)
+	}
+	return statName(metric, tags[:], GenAIResponseModel, more)
 }
 
 // GenAIProviderName is gen_ai.provider.name for an API family and the host

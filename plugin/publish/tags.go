@@ -21,22 +21,23 @@ type Tag struct{ Name, Value string }
 // StatName writes a metric name with its tags as "|tag=value" segments,
 // then any further tags. Values must already be clean (see CleanTag).
 func StatName(metric string, t Tags, more ...Tag) string {
-	return statName(metric, [...]Tag{
+	tags := [...]Tag{
 		{TagSourceWorkload, t.SourceWorkload},
 		{TagSourceNamespace, t.SourceNamespace},
 		{TagDestinationService, t.DestinationService},
 		{TagModel, t.Model},
 		{TagConsumer, t.Consumer},
-	}, TagConsumer, more)
+	}
+	return statName(metric, tags[:], TagConsumer, more)
 }
 
 // statName writes metric, then each tag, leaving optional out when empty,
 // then more.
-func statName(metric string, tags [5]Tag, optional string, more []Tag) string {
+func statName(metric string, tags []Tag, optional string, more []Tag) string {
 	var b strings.Builder
 	b.Grow(len(metric) + 160)
 	b.WriteString(metric)
-	for _, list := range [...][]Tag{tags[:], more} {
+	for _, list := range [...][]Tag{tags, more} {
 		for _, kv := range list {
 			if kv.Value == "" && kv.Name == optional {
 				continue
@@ -59,8 +60,9 @@ func RequestsStatName(t Tags, outcome, errorType string) string {
 	return StatName(MetricRequests, t, Tag{TagOutcome, outcome}, Tag{TagErrorType, errorType})
 }
 
-// RewritesStatName is MetricRewrites' name for one result.
-func RewritesStatName(result string) string { return MetricRewrites + "|" + TagRewrite + "=" + result }
+// PlainStatName is the name of a metric without the workload, destination
+// and model tags: the rewrite results and the overflow counters.
+func PlainStatName(metric string, more ...Tag) string { return statName(metric, nil, "", more) }
 
 // CleanTag makes a value safe inside a stat name: '|' would end the tag
 // early and control bytes would corrupt the exposition, so both become '_';
