@@ -59,7 +59,7 @@ func (h eventHandler) Start(eventType, messageType []byte) {
 	r := h.r
 	if string(messageType) == "exception" || string(messageType) == "error" {
 		r.errEvent = true
-		r.doc.errCode = string(eventType) // the exception's name
+		r.doc.setErr(ErrorCode, string(eventType)) // the exception's name
 	}
 	r.sink = &r.doc
 	if string(eventType) == "chunk" {

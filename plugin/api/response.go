@@ -122,7 +122,7 @@ func (r *Response) Header(get func(name string) (string, bool)) {
 	}
 	if r.status >= 300 {
 		if v, ok := get("x-amzn-errortype"); ok {
-			r.v.errCode = v
+			r.v.setErr(ErrorCode, v)
 		}
 	}
 }
@@ -274,7 +274,8 @@ func (r *Response) Finish(rec *usage.Record, complete bool) {
 		rec.Outcome = usage.Incomplete
 	case r.status < 200 || r.status > 299 || r.v.errBody || r.errEvent:
 		rec.Outcome = usage.Error
-		rec.ErrorType = classify(r.status, r.v.errCode, r.v.errKind, r.v.errMsg, r.v.errDetail)
+		rec.ErrorType = classify(r.status, r.v.errOf(ErrorCode), r.v.errOf(ErrorKind),
+			r.v.errOf(ErrorMessage), r.v.errOf(ErrorDetail))
 	case !complete || r.v.invalid > 0:
 		rec.Outcome = usage.Unreadable
 		if !complete {

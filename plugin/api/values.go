@@ -18,8 +18,8 @@ type values struct {
 	errBody bool
 	// What an error body says about itself, bounded by jsonscan.MaxValue;
 	// read only in errors, so the strings cost nothing otherwise.
-	errCode, errKind, errMsg, errDetail string
-	done                                bool
+	errs [ErrorDetail - ErrorCode + 1]string // by Field from ErrorCode
+	done bool
 	// Request parameters, as written (request_parameters only).
 	params   [ParamN - ParamTemperature + 1]string
 	tools    int
@@ -43,11 +43,11 @@ func (v *values) Value(slot int, kind jsonscan.Kind, raw []byte) {
 			v.errBody = true
 		}
 		if kind == jsonscan.String {
-			v.errMsg = string(raw)
+			v.setErr(ErrorMessage, string(raw))
 		}
 	case ErrorCode, ErrorKind, ErrorMessage, ErrorDetail:
 		if kind == jsonscan.String || kind == jsonscan.Number {
-			*v.errText(f) = string(raw)
+			v.setErr(f, string(raw))
 		}
 	case Done:
 		v.done = v.done || kind == jsonscan.True
@@ -99,9 +99,9 @@ func (v *values) merge(d *values) {
 		v.model = d.model
 	}
 	v.errBody = v.errBody || d.errBody
-	for _, f := range [...]Field{ErrorCode, ErrorKind, ErrorMessage, ErrorDetail} {
-		if s := *d.errText(f); s != "" {
-			*v.errText(f) = s
+	for i, s := range d.errs {
+		if s != "" {
+			v.errs[i] = s
 		}
 	}
 	v.done = v.done || d.done
@@ -134,16 +134,7 @@ general:
 	return uint64(f), true
 }
 
-func (v *values) errText(f Field) *string {
-	switch f {
-	case ErrorCode:
-		return &v.errCode
-	case ErrorKind:
-		return &v.errKind
-	case ErrorDetail:
-		return &v.errDetail
-	}
-	return &v.errMsg
-}
-
 func (v *values) param(f Field) string { return v.params[f-ParamTemperature] }
+
+func (v *values) setErr(f Field, s string) { v.errs[f-ErrorCode] = s }
+func (v *values) errOf(f Field) string     { return v.errs[f-ErrorCode] }
