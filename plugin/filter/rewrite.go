@@ -51,6 +51,8 @@ func (s *Stream) route(h proxy.Host, p *config.Provider, c *call) string {
 // credentialHeaders are the headers LLM clients send keys in: OpenAI-style
 // and Anthropic's SDK with an auth token (authorization), Anthropic
 // (x-api-key), Azure OpenAI (api-key) and Gemini (x-goog-api-key).
+// authorization comes first: clientKey reads it as a bearer token and the
+// rest as bare keys.
 var credentialHeaders = [...]string{"authorization", "x-api-key", "api-key", "x-goog-api-key"}
 
 // injectKey sets the provider's key and removes every other credential the
