@@ -22,15 +22,28 @@ func Bytes(b []byte) string {
 	if len(b) > MaxLen {
 		return string(b)
 	}
-	h := uint32(2166136261) // FNV-1a
-	for _, c := range b {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &slots[h%uint32(len(slots))]
+	slot := &slots[hash(b)%uint32(len(slots))]
 	if p := slot.Load(); p != nil && *p == string(b) {
 		return *p
 	}
 	s := string(b)
 	slot.Store(&s)
 	return s
+}
+
+// hash mixes the length and at most the first and last 8 bytes: a byte
+// loop is dear in wasm, and strings that share them only share a slot.
+func hash(b []byte) uint32 {
+	h := uint32(2166136261) ^ uint32(len(b)) // FNV-1a
+	head, tail := b, b[:0]
+	if len(b) > 8 {
+		head, tail = b[:8], b[len(b)-8:]
+	}
+	for _, c := range head {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	for _, c := range tail {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return h
 }

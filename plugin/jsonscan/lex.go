@@ -8,11 +8,19 @@ import (
 var (
 	skipStop [256]bool // bytes that matter inside a skipped container
 	litStop  [256]bool // bytes that end a literal
+	space    [256]bool // JSON whitespace: one load, not four compares
+	litStart [256]bool // bytes that start a number, true, false or null
 )
 
 func init() {
 	for _, c := range []byte(`"{}[]`) {
 		skipStop[c] = true
+	}
+	for _, c := range []byte("-0123456789tfn") {
+		litStart[c] = true
+	}
+	for _, c := range []byte(" \t\r\n") {
+		space[c] = true
 	}
 	for _, c := range []byte(" \t\r\n,]}") {
 		litStop[c] = true

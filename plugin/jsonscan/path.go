@@ -59,7 +59,9 @@ func (n *Node) lookup(key []byte) *Node {
 		return nil
 	}
 	for i, k := range n.keys {
-		if k == string(key) {
+		// The first byte first: most keys differ there, and comparing
+		// the rest is a runtime call.
+		if len(k) == len(key) && (len(k) == 0 || k[0] == key[0]) && k == string(key) {
 			return n.next[i]
 		}
 	}

@@ -278,6 +278,36 @@ func TestWholeDocumentPath(t *testing.T) {
 	}
 }
 
+// TestStringSkip checks the one-search rule for a string's end against
+// backslash runs before a quote: an odd run escapes it, an even one not.
+func TestStringSkip(t *testing.T) {
+	for _, tc := range []struct {
+		s    string // the contents after the opening quote
+		want int    // index after the closing quote, or -1
+	}{
+		{`"`, 1},
+		{`abc"x"`, 4},
+		{`a\\"x"`, 4},    // \\ is a backslash: the first quote closes
+		{`a\\"x`, 4},     // even when nothing follows
+		{`a\\\\"x"`, 6},  // two backslashes
+		{`a\"x"`, 5},     // an escaped quote, then the closing one
+		{`a\\\"b"x"`, 7}, // \\ then \": the quote after b closes
+		{`\\"`, 3},
+		{`\"`, -1},
+		{`a\"`, -1},
+		{`abc`, -1},
+		{``, -1},
+	} {
+		if got := stringSkip([]byte(tc.s), 0); got != tc.want {
+			t.Errorf("stringSkip(%q) = %d, want %d", tc.s, got, tc.want)
+		}
+		end, _ := stringEnd([]byte(tc.s), 0)
+		if want := tc.want - 1; tc.want < 0 && end != -1 || tc.want >= 0 && end != want {
+			t.Errorf("stringEnd(%q) = %d, disagrees with %d", tc.s, end, tc.want)
+		}
+	}
+}
+
 // TestManyEscapesStayLinear feeds strings made of escapes before a far
 // quote, in tracked and skipped positions; a rescan per escape would not
 // finish.

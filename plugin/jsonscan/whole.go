@@ -58,8 +58,29 @@ value:
 	if i == n {
 		return false
 	}
-	switch c := p[i]; c {
-	case '{', '[':
+	switch c := p[i]; {
+	case c == '"': // most values, so tested first
+		start := i + 1
+		if node == nil || node.Slot == 0 {
+			if i = stringSkip(p, start); i < 0 {
+				return false
+			}
+			goto after
+		}
+		end, esc := stringEnd(p, start)
+		if end < 0 {
+			return false
+		}
+		i = end + 1
+		{
+			if esc || end-start > MaxValue || nrep == maxWholeReports || node.streamed && s.pieces() {
+				return false
+			}
+			reps[nrep] = wholeReport{node.Slot, String, start, end}
+			nrep++
+		}
+		goto after
+	case c == '{' || c == '[':
 		if node == nil || depth == maxDepth {
 			if i = skipContainer(p, i); i < 0 {
 				return false
@@ -100,22 +121,7 @@ value:
 			goto after
 		}
 		goto key
-	case '"':
-		start := i + 1
-		end, esc := stringEnd(p, start)
-		if end < 0 {
-			return false
-		}
-		i = end + 1
-		if node != nil && node.Slot != 0 {
-			if esc || end-start > MaxValue || nrep == maxWholeReports || node.streamed && s.pieces() {
-				return false
-			}
-			reps[nrep] = wholeReport{node.Slot, String, start, end}
-			nrep++
-		}
-		goto after
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 't', 'f', 'n':
+	case litStart[c]:
 		start := i
 		for i < n && !litStop[p[i]] {
 			i++
@@ -170,7 +176,7 @@ key:
 	}
 	{
 		start := i + 1
-		end, _ := stringEnd(p, start)
+		end := stringSkip(p, start) - 1
 		if end < 0 {
 			return false
 		}
@@ -206,7 +212,7 @@ func (s *Scanner) pieces() bool {
 	return ok
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
+func isSpace(c byte) bool { return space[c] }
 
 // stringEnd is the index of the quote closing a string whose contents start
 // at p[i], or -1 if p ends first; esc reports a backslash in it. It searches
@@ -227,6 +233,25 @@ func stringEnd(p []byte, i int) (end int, esc bool) {
 			return -1, esc
 		}
 	}
+}
+
+// stringSkip is the index after the quote closing a string whose contents
+// start at p[i], or -1 if p ends first. The first quote closes it unless a
+// backslash comes right before it, so one search mostly does: each search
+// is a call, and calls are dear in wasm.
+func stringSkip(p []byte, i int) int {
+	q := bytes.IndexByte(p[i:], '"')
+	if q < 0 {
+		return -1
+	}
+	if q == 0 || p[i+q-1] != '\\' {
+		return i + q + 1
+	}
+	end, _ := stringEnd(p, i)
+	if end < 0 {
+		return -1
+	}
+	return end + 1
 }
 
 // skipContainer passes over the container opening at p[i] the way scanSkip
@@ -253,10 +278,8 @@ func skipContainer(p []byte, i int) int {
 		if q < 0 {
 			return -1
 		}
-		end, _ := stringEnd(p, stop+1)
-		if end < 0 {
+		if i = stringSkip(p, stop+1); i < 0 {
 			return -1
 		}
-		i = end + 1
 	}
 }

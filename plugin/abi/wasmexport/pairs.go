@@ -25,7 +25,11 @@ func lookupPair(b []byte, name string) (string, bool) {
 		}
 		key := b[off : off+kl]
 		off += kl + 1
-		if len(key) == len(name) && strings.EqualFold(string(key), name) {
+		// The first byte, case aside, rules out most names before a
+		// call; Envoy's names are lower case, as the names asked for are,
+		// so an exact match mostly spares EqualFold's loop.
+		if len(key) == len(name) && (len(key) == 0 || key[0]|0x20 == name[0]|0x20) &&
+			(string(key) == name || strings.EqualFold(string(key), name)) {
 			return intern.Bytes(b[off : off+vl]), true
 		}
 		off += vl + 1
