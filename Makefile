@@ -84,7 +84,7 @@ FUZZTIME       ?= 10s
 FUZZMINIMIZE   ?= 5s
 TEST_FUZZTIME  ?= 5s
 
-.PHONY: bench bench-guest soak fuzz
+.PHONY: bench bench-ab bench-guest soak fuzz
 
 bench:
 	@mkdir -p $(dir $(BENCHOUT))
@@ -93,6 +93,25 @@ bench:
 		rc=$$(cat $(BENCHOUT).rc); rm -f $(BENCHOUT).rc; exit $$rc
 	$(GO) run ./e2e/bench/cmd/benchtable < $(BENCHOUT)
 	$(GO) run $(BENCHSTAT) -col /impl -row /level,/work $(BENCHOUT)
+
+# `make bench-ab BASE=<commit>`: plugin.wasm built at BASE (a worktree
+# under build/ab) against the working tree's, interleaved round by round in
+# one process (AB_ROUNDS, AB_WORK), then benchstat with A = BASE, B = now.
+BASE      ?= HEAD
+AB_ROUNDS ?= 20
+AB_WORK   ?= json2k,sse400
+AB_BUILD   = GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags="-s -w"
+bench-ab:
+	@rm -rf build/ab && git worktree prune && mkdir -p build/ab
+	git worktree add --detach build/ab/base $(BASE)
+	cd build/ab/base && $(AB_BUILD) -o $(CURDIR)/build/ab/a.wasm ./plugin; \
+		rc=$$?; cd $(CURDIR) && git worktree remove --force build/ab/base; exit $$rc
+	$(AB_BUILD) -o build/ab/b.wasm ./plugin
+	@{ LLMPROXY_AB_A=$(CURDIR)/build/ab/a.wasm LLMPROXY_AB_B=$(CURDIR)/build/ab/b.wasm \
+		LLMPROXY_AB_ROUNDS=$(AB_ROUNDS) LLMPROXY_AB_WORK=$(AB_WORK) \
+		$(GO) test -run '^$$' -bench '^BenchmarkAB$$' -benchtime 200ms -count 1 -timeout 0 ./e2e/bench 2>&1; \
+		echo $$? > build/ab/rc; } | sed -E 's/#[0-9]+//' | tee build/ab/ab.txt; exit $$(cat build/ab/rc)
+	$(GO) run $(BENCHSTAT) -col /impl -row /work build/ab/ab.txt
 
 # `make bench-guest`: the native level compiled to wasm and run by wazero's
 # CLI, so that the filters' own guest time shows without any host call.
