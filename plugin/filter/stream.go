@@ -179,15 +179,16 @@ func (s *Stream) OnResponseHeaders(h proxy.Host, endOfStream bool) proxy.Action 
 	st, _ := h.Header(proxy.ResponseHeaders, ":status")
 	status, _ := strconv.Atoi(st)
 	ct, _ := h.Header(proxy.ResponseHeaders, "content-type")
-	c.resp.Start(c.fam, api.FormatOf(ct), status)
+	format := api.FormatOf(ct)
+	c.resp.Start(c.fam, format, status)
 	c.respStarted = true
-	s.publishStream(h, api.FormatOf(ct).Streamed())
+	s.publishStream(h, format.Streamed())
 	ce, _ := h.Header(proxy.ResponseHeaders, "content-encoding")
 	if !c.body.Start(ce) {
 		c.resp.Unreadable("unsupported content-encoding " + strconv.Quote(ce))
 	}
 	c.resp.Header(func(name string) (string, bool) { return h.Header(proxy.ResponseHeaders, name) })
-	if c.injected && api.FormatOf(ct) == api.FormatSSE && (ce == "" || strings.EqualFold(ce, "identity")) {
+	if c.injected && format == api.FormatSSE && (ce == "" || strings.EqualFold(ce, "identity")) {
 		c.stripper = rewrite.NewStripper(stripHold, addsUsageNull(c))
 		_ = h.RemoveHeader(proxy.ResponseHeaders, "content-length")
 	}
