@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/llmproxy/llmproxy/internal/fixture"
+	"github.com/llmproxy/llmproxy/plugin/api"
 	"github.com/llmproxy/llmproxy/plugin/usage"
 )
 
@@ -365,6 +366,33 @@ func TestConfiguredPathsAndAcceptEncoding(t *testing.T) {
 	keep.NewStream().OnRequestHeaders(h, false)
 	if h.req[2][1] != "br" {
 		t.Fatalf("keep_accept_encoding: %q", h.req[2][1])
+	}
+}
+
+// TestDetectRemembersOnlyTheLastPath: the family kept from the last path
+// never answers for another path, nor outlives a new configuration.
+func TestDetectRemembersOnlyTheLastPath(t *testing.T) {
+	p := NewPlugin()
+	for _, tc := range []struct {
+		path string
+		want *api.Family
+	}{
+		{"/v1/chat/completions", api.OpenAI},
+		{"/v1/chat/completions", api.OpenAI},
+		{"/v1/messages", api.Anthropic},
+		{"/healthz", nil},
+		{"", nil},
+		{"/v1/messages", api.Anthropic},
+	} {
+		if got := p.detect(tc.path); got != tc.want {
+			t.Fatalf("detect(%q) = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+	if err := p.Configure(newFakeHost(nil), []byte(`{"paths": {"/v1/messages": "openai"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.detect("/v1/messages"); got != api.OpenAI {
+		t.Fatalf("after configuring the path: %v, want openai", got)
 	}
 }
 

@@ -20,6 +20,8 @@ type Plugin struct {
 	metrics      map[series]uint32
 	overflow     overflows // what the last seriesFor call ran out of
 	paths        map[string]*api.Family
+	lastPath     string      // the last path detected, and its family:
+	lastFamily   *api.Family // a proxy sees the same few paths over and over
 	models       map[string]struct{}
 	destinations map[string]struct{}
 	consumers    map[string]struct{}
@@ -88,11 +90,21 @@ func (p *Plugin) Configure(h proxy.Host, raw []byte) error {
 	}
 	p.cfg = c
 	p.last = lastSeries{} // its tags were cleaned under the old limits
-	p.paths = map[string]*api.Family{}
+	p.paths, p.lastPath, p.lastFamily = map[string]*api.Family{}, "", nil
 	for path, name := range c.Paths {
 		p.paths[path] = api.Families[name]
 	}
 	return nil
+}
+
+// detect is api.Detect under the configured paths, remembering the last
+// answer: detection tries a dozen path shapes, a comparison with the last
+// path (mostly the same interned string) is one.
+func (p *Plugin) detect(path string) *api.Family {
+	if path != p.lastPath || path == "" {
+		p.lastPath, p.lastFamily = path, api.Detect(path, p.paths)
+	}
+	return p.lastFamily
 }
 
 // NewStream starts the state of one HTTP stream.

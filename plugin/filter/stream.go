@@ -74,7 +74,7 @@ func (s *Stream) OnRequestHeaders(h proxy.Host, endOfStream bool) proxy.Action {
 		c.path = s.route(h, p, c)
 		c.authority = p.Host
 	}
-	c.fam = api.Detect(c.path, s.p.paths)
+	c.fam = s.p.detect(c.path)
 	if c.fam == nil {
 		s.p.release(c)
 		return proxy.Continue
