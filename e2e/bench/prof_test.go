@@ -21,7 +21,7 @@ import (
 // costs far more than most calls, so the figures rank, they do not measure.
 // LLMPROXY_WASMPROF=<workload> runs it; LLMPROXY_WASMPROF_ONLY=<regexp>
 // times only the matching functions, whose figures are then close to true;
-// LLMPROXY_WASMPROF_SORT=total sorts by inclusive time;
+// LLMPROXY_WASMPROF_SORT=total sorts by inclusive time, =calls by calls;
 // LLMPROXY_WASMPROF_IMPL=floor|contract|publish|bufparse profiles a baseline instead.
 func TestWasmProfile(t *testing.T) {
 	name := os.Getenv("LLMPROXY_WASMPROF")
@@ -149,9 +149,18 @@ func (p *profiler) print(n int) {
 			all += s.self
 		}
 	}
-	byTotal := os.Getenv("LLMPROXY_WASMPROF_SORT") == "total"
+	// Calls do not drift with the VM's speed, as times do.
+	calls := 0
+	for _, r := range rows {
+		calls += r.calls
+	}
+	fmt.Printf("function calls per exchange, imports included: %d\n", calls/n)
+	order := os.Getenv("LLMPROXY_WASMPROF_SORT")
 	sort.Slice(rows, func(i, j int) bool {
-		if byTotal {
+		if order == "calls" {
+			return rows[i].calls > rows[j].calls
+		}
+		if order == "total" {
 			return rows[i].total > rows[j].total
 		}
 		return rows[i].self > rows[j].self
