@@ -18,7 +18,7 @@ import (
 
 // BenchmarkAB times two builds of the plugin, LLMPROXY_AB_A and
 // LLMPROXY_AB_B (.wasm paths), on the same workloads in one process,
-// alternating A and B for LLMPROXY_AB_ROUNDS rounds. This VM's speed
+// alternating A and B for LLMPROXY_AB_ROUNDS rounds on LLMPROXY_AB_WORK. This VM's speed
 // drifts by tens of percent within minutes; interleaving makes the drift
 // hit both builds alike, where two runs of `make bench` an hour apart
 // cannot be compared. `make bench-ab BASE=<commit>` runs it.
@@ -62,11 +62,13 @@ func BenchmarkAB(b *testing.B) {
 		}
 		defer h.Close(ctx)
 		// Both builds must still do the job: the contract's values, as
-		// recorded, from every workload.
+		// recorded, from every workload. LLMPROXY_AB_NOCHECK=1 lets an
+		// experiment that cuts a part out, to see what it costs, through.
+		check := os.Getenv("LLMPROXY_AB_NOCHECK") == ""
 		for _, w := range works {
 			res, err := h.Do(ctx, w.Exchange)
 			want := harness.ASMState(w.Want)
-			if err != nil || !maps.Equal(harness.ASMState(res.FilterState), want) {
+			if err != nil || check && !maps.Equal(harness.ASMState(res.FilterState), want) {
 				b.Fatalf("%s on %s: filter state %v, want %v (err %v)", impl, w.Name, res.FilterState, want, err)
 			}
 		}
