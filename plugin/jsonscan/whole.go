@@ -72,13 +72,11 @@ value:
 			return false
 		}
 		i = end + 1
-		{
-			if esc || end-start > MaxValue || nrep == maxWholeReports || node.streamed && s.pieces() {
-				return false
-			}
-			reps[nrep] = wholeReport{node.Slot, String, start, end}
-			nrep++
+		if esc || end-start > MaxValue || nrep == maxWholeReports || node.streamed && s.pieces() {
+			return false
 		}
+		reps[nrep] = wholeReport{node.Slot, String, start, end}
+		nrep++
 		goto after
 	case c == '{' || c == '[':
 		if node == nil || depth == maxDepth {
