@@ -127,13 +127,21 @@ soak: build
 		$(GO) test -count=1 -v -timeout 0 -run '^TestSoak$$' ./e2e/soak
 
 # Targets are found with `go test -list`, so new ones need no edit here.
+# Go 1.26's fuzzing coordinator can report the end of -fuzztime itself as
+# a bare "context deadline exceeded" failure (go.dev/issue/75804, fixed in
+# Go 1.27): such a run, with no failing input written, is not a finding.
 fuzz:
 	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1 } /^ok / { if (names != "") print $$2 names; names = "" }' | \
 	while read pkg names; do \
 		for n in $$names; do \
 			echo "fuzz $$pkg $$n for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg || exit 1; \
+			$(GO) test -run '^$$' -fuzz "^$$n$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg > "$$log" 2>&1; \
+			rc=$$?; cat "$$log"; [ $$rc -eq 0 ] && continue; \
+			if grep -qx '    context deadline exceeded' "$$log" && ! grep -q 'Failing input written' "$$log"; then \
+				echo "fuzz: $$n stopped on Go's -fuzztime shutdown race (go.dev/issue/75804), no failing input: not a finding"; \
+			else exit 1; fi; \
 		done; \
 	done
 
