@@ -32,7 +32,7 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(frac) > 6 || dot && frac == "" || !digits(whole) || !digits(frac) {
+	if whole == "" || len(frac) > 6 || dot && frac == "" || !within(whole, '0', '9') || !within(frac, '0', '9') {
 		return errors.New("a rate is a plain decimal number with at most 6 decimals, per million tokens")
 	}
 	w, err := strconv.ParseUint(whole, 10, 64)
@@ -47,9 +47,10 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func digits(s string) bool {
+// within reports whether every byte of s is in lo..hi.
+func within(s string, lo, hi byte) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i] < lo || s[i] > hi {
 			return false
 		}
 	}
@@ -108,19 +109,10 @@ func (p *Price) Check(field string) error {
 	if p.Currency == "" {
 		p.Currency = "USD"
 	}
-	if len(p.Currency) > 8 || !upper(p.Currency) {
+	if len(p.Currency) > 8 || !within(p.Currency, 'A', 'Z') {
 		return bad(".currency", "an ISO 4217 code such as USD or CNY")
 	}
 	return nil
-}
-
-func upper(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // Table is the operator's prices.
