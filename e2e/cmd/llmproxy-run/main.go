@@ -108,14 +108,7 @@ Flags:
 
 // runReplay is the replay (make run).
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("llmproxy-run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		io.WriteString(stderr, replayUsage)
-		fs.PrintDefaults()
-	}
-	var c common
-	c.register(fs)
+	fs, c := newFlags("llmproxy-run", replayUsage, stderr)
 	var names caseList
 	fs.Var(&names, "case", "case `NAME` to play (repeated or comma list); list shows them; all plays every one")
 	pace := fs.Duration("pace", 0, "play each response `D` after its request and each chunk D after the one before, so that ttft_ms is real (0: no time, ttft left out)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -81,14 +80,7 @@ type addrs struct{ proxy, admin string }
 // runProxy runs the proxy until ctx ends; ready, if set, learns the
 // addresses once both listeners are up.
 func runProxy(ctx context.Context, args []string, stdout, stderr io.Writer, ready func(addrs)) error {
-	fs := flag.NewFlagSet("llmproxy-run proxy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		io.WriteString(stderr, proxyUsage)
-		fs.PrintDefaults()
-	}
-	var c common
-	c.register(fs)
+	fs, c := newFlags("llmproxy-run proxy", proxyUsage, stderr)
 	listen := fs.String("listen", "127.0.0.1:10000", "address for the traffic (envoy.yaml's listener is 0.0.0.0:10000; this stays local)")
 	admin := fs.String("admin", "127.0.0.1:9901", "address of the admin interface")
 	upstream := fs.String("upstream", "", "send every request to this `URL` (http:// or https://, no path)")

@@ -35,6 +35,20 @@ func (f vmEnvFlag) Set(v string) error {
 	return nil
 }
 
+// newFlags is a command's flag set, printing usage and then its flags,
+// with the flags every command shares already registered.
+func newFlags(name, usage string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		io.WriteString(stderr, usage)
+		fs.PrintDefaults()
+	}
+	c := new(common)
+	c.register(fs)
+	return fs, c
+}
+
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.wasm, "wasm", defaultWasm, "the plugin `FILE` (make build builds plugin.wasm); when the default is missing it is built from ./plugin")
 	fs.StringVar(&c.envoy, "envoy", "envoy.yaml", "Envoy bootstrap giving node metadata, stats_tags, the route table and clusters, the access-log format, the plugin configuration and the VM environment")
